@@ -1,0 +1,66 @@
+// The lidere command line: parses the subcommand and runs it inside the one error boundary,
+// which maps each error kind to a stable exit code (core/errors.h).
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "apps/lidere/commands.h"
+#include "core/errors.h"
+#include "core/version.h"
+
+namespace {
+
+struct Registered {
+  CLI::App* subcommand;
+  lidere::cli::CommandAction run;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using lidere::ExitCode;
+  CLI::App app{"lidere: train light dense-prediction readouts on frozen vision backbones", "lidere"};
+  app.set_version_flag("--version", std::string(lidere::kVersionString));
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  std::vector<Registered> commands;
+  try {
+    using AddFn = lidere::cli::CommandAction (*)(CLI::App&);
+    for (AddFn add : {&lidere::cli::add_check_golden, &lidere::cli::add_inspect}) {
+      const std::size_t before = app.get_subcommands({}).size();
+      lidere::cli::CommandAction run = add(app);
+      commands.push_back({app.get_subcommands({})[before], std::move(run)});
+    }
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);  // prints the parser's message and a hint to --help
+    return static_cast<int>(ExitCode::kUsage);
+  }
+
+  try {
+    for (auto& command : commands) {
+      if (command.subcommand->parsed()) return command.run();
+    }
+    return static_cast<int>(ExitCode::kUsage);
+  } catch (const lidere::Error& e) {
+    fmt::print(stderr, "error: {}\n", e.what());
+    return static_cast<int>(e.code());
+  } catch (const c10::Error& e) {
+    fmt::print(stderr, "internal error (LibTorch): {}\n", e.what_without_backtrace());
+    return static_cast<int>(ExitCode::kInternal);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "internal error: {}\n", e.what());
+    return static_cast<int>(ExitCode::kInternal);
+  }
+}

@@ -1,0 +1,161 @@
+#include "core/tensor_file.h"
+
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+#include <torch/serialize.h>
+
+#include "core/errors.h"
+#include "core/safetensors_format.h"
+
+static_assert(std::endian::native == std::endian::little,
+              "safetensors stores little-endian data; big-endian hosts need byte swapping");
+
+namespace lidere {
+namespace {
+
+namespace st = safetensors;
+
+torch::ScalarType to_torch(st::DType dtype) {
+  switch (dtype) {
+    case st::DType::kF64: return torch::kFloat64;
+    case st::DType::kF32: return torch::kFloat32;
+    case st::DType::kF16: return torch::kFloat16;
+    case st::DType::kBF16: return torch::kBFloat16;
+    case st::DType::kI64: return torch::kInt64;
+    case st::DType::kI32: return torch::kInt32;
+    case st::DType::kU8: return torch::kUInt8;
+    case st::DType::kBool: return torch::kBool;
+  }
+  throw Error(ExitCode::kInternal, "unhandled safetensors dtype");
+}
+
+st::DType from_torch(torch::ScalarType type, const std::string& name) {
+  switch (type) {
+    case torch::kFloat64: return st::DType::kF64;
+    case torch::kFloat32: return st::DType::kF32;
+    case torch::kFloat16: return st::DType::kF16;
+    case torch::kBFloat16: return st::DType::kBF16;
+    case torch::kInt64: return st::DType::kI64;
+    case torch::kInt32: return st::DType::kI32;
+    case torch::kUInt8: return st::DType::kU8;
+    case torch::kBool: return st::DType::kBool;
+    default:
+      throw InputError(fmt::format("tensor '{}': dtype {} cannot be stored in safetensors", name,
+                                   c10::toString(type)));
+  }
+}
+
+std::vector<char> read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+const torch::Tensor& TensorFile::at(const std::string& name) const {
+  const auto it = tensors.find(name);
+  if (it == tensors.end()) throw InputError(fmt::format("{}: no tensor named '{}'", source, name));
+  return it->second;
+}
+
+const std::string& TensorFile::meta(const std::string& key) const {
+  const auto it = metadata.find(key);
+  if (it == metadata.end()) {
+    throw InputError(fmt::format("{}: metadata has no key '{}'", source, key));
+  }
+  return it->second;
+}
+
+TensorFile load_safetensors(const std::string& path) {
+  const st::Layout layout = st::read_layout(path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+
+  TensorFile file;
+  file.source = path;
+  file.metadata = layout.metadata;
+  for (const auto& entry : layout.tensors) {
+    torch::Tensor t = torch::empty(entry.shape, torch::TensorOptions().dtype(to_torch(entry.dtype)));
+    const auto nbytes = static_cast<std::streamsize>(entry.end - entry.begin);
+    in.seekg(static_cast<std::streamoff>(layout.data_start + entry.begin));
+    in.read(static_cast<char*>(t.data_ptr()), nbytes);
+    if (in.gcount() != nbytes) {
+      throw InputError(fmt::format("{}: read error in tensor '{}'", path, entry.name));
+    }
+    file.tensors.emplace(entry.name, std::move(t));
+  }
+  return file;
+}
+
+void save_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  std::vector<torch::Tensor> keep_alive;
+  std::vector<st::TensorBytes> items;
+  for (const auto& [name, tensor] : tensors) {
+    torch::Tensor t = tensor.detach().to(torch::kCPU).contiguous();
+    keep_alive.push_back(t);
+    st::TensorBytes item;
+    item.name = name;
+    item.dtype = from_torch(t.scalar_type(), name);
+    item.shape = t.sizes().vec();
+    item.data = t.data_ptr();
+    item.nbytes = t.nbytes();
+    items.push_back(std::move(item));
+  }
+  st::write_file_atomically(path, st::serialize(items, metadata));
+}
+
+TensorFile load_pth_state_dict(const std::string& path) {
+  const std::vector<char> bytes = read_all(path);
+  c10::IValue value;
+  try {
+    value = torch::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: not a readable PyTorch .pth file ({})", path,
+                                 std::string(e.what()).substr(0, 300)));
+  }
+  if (!value.isGenericDict()) {
+    throw InputError(fmt::format("{}: holds a {}, not a state dict", path, value.tagKind()));
+  }
+  c10::Dict<c10::IValue, c10::IValue> dict = value.toGenericDict();
+  // Training scripts often wrap the state dict: {"state_dict": {...}} or {"model": {...}}.
+  for (const char* wrapper : {"state_dict", "model"}) {
+    const auto it = dict.find(c10::IValue(std::string(wrapper)));
+    if (it != dict.end() && it->value().isGenericDict()) {
+      dict = it->value().toGenericDict();
+      break;
+    }
+  }
+  TensorFile file;
+  file.source = path;
+  for (const auto& item : dict) {
+    if (!item.key().isString()) {
+      throw InputError(fmt::format("{}: state dict has a key that is not a string", path));
+    }
+    const std::string name = item.key().toStringRef();
+    if (!item.value().isTensor()) {
+      throw InputError(fmt::format("{}: entry '{}' is a {}, not a tensor", path, name,
+                                   item.value().tagKind()));
+    }
+    file.tensors.emplace(name, item.value().toTensor());
+  }
+  return file;
+}
+
+TensorFile load_tensor_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  char magic[2] = {0, 0};
+  in.read(magic, 2);
+  // torch.save writes a zip archive ("PK") or, in the legacy format, a pickle (0x80 protocol).
+  const bool is_pth = (magic[0] == 'P' && magic[1] == 'K') || static_cast<unsigned char>(magic[0]) == 0x80;
+  return is_pth ? load_pth_state_dict(path) : load_safetensors(path);
+}
+
+}  // namespace lidere

@@ -1,0 +1,82 @@
+#include "ops/interp_attention.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/errors.h"
+#include "ops/interp_attention_impl.h"
+
+namespace lidere::ops {
+namespace {
+
+std::string shape_str(const torch::Tensor& t) { return fmt::format("{}", fmt::join(t.sizes(), "x")); }
+
+[[noreturn]] void bad(const std::string& what) {
+  throw Error(ExitCode::kInternal, "interp_attention: " + what);
+}
+
+// Checks the shapes and dtypes documented in the header; names the offending argument.
+void check_inputs(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
+                  const torch::Tensor& v) {
+  if (prior.dim() != 3) bad("prior must be (H, S, T), got " + shape_str(prior));
+  if (k.dim() != 4) bad("k must be (B, S, H, Dk), got " + shape_str(k));
+  if (v.dim() != 4) bad("v must be (B, S, H, Dv), got " + shape_str(v));
+  const auto H = prior.size(0), S = prior.size(1), T = prior.size(2);
+  const auto B = k.size(0), Dk = k.size(3);
+  if (k.size(1) != S || k.size(2) != H) {
+    bad(fmt::format("k {} does not match prior {} (S={}, H={})", shape_str(k), shape_str(prior), S, H));
+  }
+  if (v.size(0) != B || v.size(1) != S || v.size(2) != H) {
+    bad(fmt::format("v {} does not match k {}", shape_str(v), shape_str(k)));
+  }
+  const bool q_ok = (q.dim() == 2 && q.size(0) == H && q.size(1) == Dk) ||
+                    (q.dim() == 3 && q.size(0) == T && q.size(1) == H && q.size(2) == Dk) ||
+                    (q.dim() == 4 && q.size(0) == B && q.size(1) == T && q.size(2) == H &&
+                     q.size(3) == Dk);
+  if (!q_ok) {
+    bad(fmt::format("q {} must be (H, Dk), (T, H, Dk) or (B, T, H, Dk) with H={}, T={}, B={}, "
+                    "Dk={}",
+                    shape_str(q), H, T, B, Dk));
+  }
+  for (const auto* t : {&q, &k, &v}) {
+    if (t->scalar_type() != prior.scalar_type() || t->device() != prior.device()) {
+      bad("prior, q, k and v must share dtype and device");
+    }
+  }
+}
+
+}  // namespace
+
+torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q,
+                               const torch::Tensor& k, const torch::Tensor& v,
+                               InterpBackend backend) {
+  check_inputs(prior, q, k, v);
+  switch (backend) {
+    case InterpBackend::kAuto:
+    case InterpBackend::kReference:
+      return detail::interp_attention_reference(prior, q, k, v);
+    case InterpBackend::kCudaOnlineSoftmax:
+#ifdef LIDERE_WITH_CUDA
+      return detail::interp_attention_cuda_forward(prior, q, k, v);
+#else
+      throw UsageError("interp_attention: this build has no CUDA kernels (LIDERE_CUDA=OFF)");
+#endif
+  }
+  bad("unknown backend");
+}
+
+torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q,
+                                       const torch::Tensor& k) {
+  check_inputs(prior, q, k, k);
+  return torch::softmax(prior.unsqueeze(0) + detail::content_logits(q, k), /*dim=*/2);
+}
+
+bool cuda_kernels_compiled() {
+#ifdef LIDERE_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+}  // namespace lidere::ops

@@ -1,0 +1,40 @@
+// The interpolation-attention op: a batch-shared additive prior plus content attention,
+// softmax over the sources, weighted sum of values. The single entry point every backend is
+// reached through (reference here, CUDA kernels in lib/ops/cuda).
+//
+//   logit[b,h,s,t] = prior[h,s,t] + q[.,t,h,:] . k[b,s,h,:]      (no 1/sqrt(d), as released)
+//   out[b,t,h,:]   = sum_s softmax_s(logit[b,h,:,t]) * v[b,s,h,:]
+//
+// Shapes (S sources = feature tokens, T targets = base-grid tokens, H heads):
+//   prior  (H, S, T)        shared by the whole batch
+//   q      (H, Dk)          one query per head, the same for every target (released readout:
+//                           the query map is zero, so q = proj_q.bias);
+//          (T, H, Dk)       per target, shared by the batch (positional-query variant);
+//          (B, T, H, Dk)    per image and target
+//   k      (B, S, H, Dk)
+//   v      (B, S, H, Dv)
+//   result (B, T, H, Dv)
+#pragma once
+
+#include <torch/types.h>
+
+namespace lidere::ops {
+
+enum class InterpBackend {
+  kAuto,       // the best verified implementation for the inputs (currently the reference)
+  kReference,  // plain ATen ops with autograd: the oracle every fast path is tested against
+  kCudaOnlineSoftmax,  // CUDA forward kernel (inference only: inputs must not require grad)
+};
+
+torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q,
+                               const torch::Tensor& k, const torch::Tensor& v,
+                               InterpBackend backend = InterpBackend::kAuto);
+
+// The attention weights softmax_s(logit), shape (B, H, S, T), for inspection and tests.
+torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q,
+                                       const torch::Tensor& k);
+
+// Whether this build contains the CUDA kernels (LIDERE_CUDA).
+bool cuda_kernels_compiled();
+
+}  // namespace lidere::ops

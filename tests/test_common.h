@@ -1,0 +1,37 @@
+// Shared by every test file: Catch2 with prefixed macros (c10 defines its own CHECK), and
+// helpers to find the shared data and make scratch files.
+#pragma once
+
+#define CATCH_CONFIG_PREFIX_ALL
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <unistd.h>
+
+namespace lidere::testing {
+
+// ../shared beside the checkout (LIDERE_SHARED_DIR, set by CTest); empty when absent.
+inline std::filesystem::path shared_dir() {
+  const char* env = std::getenv("LIDERE_SHARED_DIR");
+  std::filesystem::path dir = env ? env : "../shared";
+  return std::filesystem::is_directory(dir) ? dir : std::filesystem::path();
+}
+
+// A fresh scratch folder per call, removed with the process's temp folder.
+inline std::filesystem::path scratch_dir(const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("lidere_tests_" + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+// The venv's python (LIDERE_PYTHON, set by CTest) for tests that need reference tools.
+inline std::string python() {
+  const char* env = std::getenv("LIDERE_PYTHON");
+  return env ? env : "python3";
+}
+
+}  // namespace lidere::testing
