@@ -34,4 +34,16 @@ inline std::string python() {
   return env ? env : "python3";
 }
 
+// The message of the exception of type E that f() throws, or "<no exception>" (which no
+// Contains() matcher in these tests accepts). Catch2 v2 has no substring matcher for exceptions.
+template <typename E, typename F>
+std::string thrown_message(F&& f) {
+  try {
+    f();
+  } catch (const E& e) {
+    return e.what();
+  }
+  return "<no exception>";
+}
+
 }  // namespace lidere::testing

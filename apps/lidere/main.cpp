@@ -25,7 +25,9 @@ int main(int argc, char** argv) {
   using lidere::ExitCode;
   CLI::App app{"lidere: train light dense-prediction readouts on frozen vision backbones", "lidere"};
   app.set_version_flag("--version", std::string(lidere::kVersionString));
-  app.require_subcommand(1);
+  // At most one subcommand; "none" is reported after parsing, so that an unknown option or
+  // command gets the parser's own message ("not expected: --frobnicate") rather than this one.
+  app.require_subcommand(0, 1);
   app.fallthrough(false);
 
   std::vector<Registered> commands;
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
     for (auto& command : commands) {
       if (command.subcommand->parsed()) return command.run();
     }
+    fmt::print(stderr, "A subcommand is required.\n{}", app.help());
     return static_cast<int>(ExitCode::kUsage);
   } catch (const lidere::Error& e) {
     fmt::print(stderr, "error: {}\n", e.what());

@@ -7,9 +7,9 @@
 #include <iterator>
 
 #include <fmt/format.h>
-#include <torch/serialize.h>
 
 #include "core/errors.h"
+#include "core/pth_reader.h"
 #include "core/safetensors_format.h"
 
 static_assert(std::endian::native == std::endian::little,
@@ -48,12 +48,6 @@ st::DType from_torch(torch::ScalarType type, const std::string& name) {
       throw InputError(fmt::format("tensor '{}': dtype {} cannot be stored in safetensors", name,
                                    c10::toString(type)));
   }
-}
-
-std::vector<char> read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
-  return std::vector<char>(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace
@@ -112,39 +106,9 @@ void save_safetensors(const std::string& path, const std::map<std::string, torch
 }
 
 TensorFile load_pth_state_dict(const std::string& path) {
-  const std::vector<char> bytes = read_all(path);
-  c10::IValue value;
-  try {
-    value = torch::pickle_load(bytes);
-  } catch (const std::exception& e) {
-    throw InputError(fmt::format("{}: not a readable PyTorch .pth file ({})", path,
-                                 std::string(e.what()).substr(0, 300)));
-  }
-  if (!value.isGenericDict()) {
-    throw InputError(fmt::format("{}: holds a {}, not a state dict", path, value.tagKind()));
-  }
-  c10::Dict<c10::IValue, c10::IValue> dict = value.toGenericDict();
-  // Training scripts often wrap the state dict: {"state_dict": {...}} or {"model": {...}}.
-  for (const char* wrapper : {"state_dict", "model"}) {
-    const auto it = dict.find(c10::IValue(std::string(wrapper)));
-    if (it != dict.end() && it->value().isGenericDict()) {
-      dict = it->value().toGenericDict();
-      break;
-    }
-  }
   TensorFile file;
   file.source = path;
-  for (const auto& item : dict) {
-    if (!item.key().isString()) {
-      throw InputError(fmt::format("{}: state dict has a key that is not a string", path));
-    }
-    const std::string name = item.key().toStringRef();
-    if (!item.value().isTensor()) {
-      throw InputError(fmt::format("{}: entry '{}' is a {}, not a tensor", path, name,
-                                   item.value().tagKind()));
-    }
-    file.tensors.emplace(name, item.value().toTensor());
-  }
+  file.tensors = read_pth_state_dict(path);
   return file;
 }
 

@@ -29,9 +29,8 @@ TensorFile load_safetensors(const std::string& path);
 void save_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
-// Reads a state dict saved by Python's torch.save: a dict of name -> tensor, or a dict that holds
-// one under "state_dict" or "model" (as training scripts often save). Non-tensor entries of the
-// state dict are an error, named.
+// Reads a state dict saved by Python's torch.save (zip format): a dict of name -> tensor, or a
+// dict that holds one under "state_dict" or "model". See core/pth_reader.h.
 TensorFile load_pth_state_dict(const std::string& path);
 
 // Reads either format, chosen by the file's first bytes (a .pth is a zip archive or a pickle).

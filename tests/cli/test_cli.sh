@@ -24,9 +24,10 @@ expect help 0 'check-golden' -- "$bin" --help
 expect help-sub 0 '--json' -- "$bin" check-golden --help
 expect help-inspect 0 '--stats' -- "$bin" inspect --help
 expect no-command 2 'subcommand' -- "$bin"
-expect unknown-option 2 'unknown|not expected|Extra' -- "$bin" --frobnicate
-expect unknown-sub-option 2 'frobnicate' -- "$bin" check-golden --frobnicate x
-expect unknown-command 2 'frobnicate|Extra' -- "$bin" frobnicate
+printf 'x' >"$tmp/x"
+expect unknown-option 2 'not expected: --frobnicate' -- "$bin" --frobnicate
+expect unknown-sub-option 2 'not expected: --frobnicate' -- "$bin" check-golden --frobnicate "$tmp/x"
+expect unknown-command 2 'not expected: frobnicate' -- "$bin" frobnicate
 expect missing-file 2 'nope.safetensors' -- "$bin" check-golden "$tmp/nope.safetensors"
 
 printf 'garbage' >"$tmp/bad.safetensors"

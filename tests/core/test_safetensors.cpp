@@ -30,8 +30,8 @@ std::string file_with_header(const std::string& json, std::size_t data_bytes) {
 // Loading `bytes` must throw an InputError whose message names the file and contains `problem`.
 void expect_refused(const std::string& name, const std::string& bytes, const std::string& problem) {
   const std::string path = write_bytes(name, bytes);
-  CATCH_REQUIRE_THROWS_MATCHES(lidere::load_safetensors(path), InputError,
-                               Catch::Matchers::Contains(path) && Catch::Matchers::Contains(problem));
+  CATCH_REQUIRE_THAT(lidere::testing::thrown_message<lidere::InputError>([&] { lidere::load_safetensors(path); }),
+                     Catch::Matchers::Contains(path) && Catch::Matchers::Contains(problem));
 }
 
 }  // namespace
@@ -97,8 +97,8 @@ CATCH_TEST_CASE("malformed safetensors files are refused with the file and the p
                  "overflows");
   expect_refused("no_offsets.safetensors", file_with_header(R"({"a":{"dtype":"F32","shape":[2]}})", 8), "data_offsets");
   expect_refused("bad_metadata.safetensors", file_with_header(R"({"__metadata__":{"k":1}})", 0), "not a string");
-  CATCH_REQUIRE_THROWS_MATCHES(lidere::load_safetensors("/nonexistent/x.safetensors"), InputError,
-                               Catch::Matchers::Contains("/nonexistent/x.safetensors"));
+  CATCH_REQUIRE_THAT(lidere::testing::thrown_message<lidere::InputError>([&] { lidere::load_safetensors("/nonexistent/x.safetensors"); }),
+                     Catch::Matchers::Contains("/nonexistent/x.safetensors"));
 }
 
 CATCH_TEST_CASE("random bytes never crash the safetensors reader", "[unit]") {

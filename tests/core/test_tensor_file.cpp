@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include "core/errors.h"
+#include "core/safetensors_format.h"
 #include "core/tensor_file.h"
 #include "test_common.h"
 
@@ -17,37 +18,64 @@ bool run_python(const std::string& code) {
   return std::system(fmt::format("\"{}\" \"{}\"", lidere::testing::python(), script.string()).c_str()) == 0;
 }
 
+std::string refusal(const std::string& path) {
+  return lidere::testing::thrown_message<lidere::InputError>([&] { lidere::load_tensor_file(path); });
+}
+
 }  // namespace
 
 CATCH_TEST_CASE(".pth state dicts saved by Python torch.save load by name", "[unit]") {
   const auto dir = lidere::testing::scratch_dir("pth");
-  const auto plain = (dir / "plain.pth").string(), wrapped = (dir / "wrapped.pth").string(),
-             legacy = (dir / "legacy.pth").string(), bad = (dir / "bad.pth").string();
+  auto p = [&](const char* name) { return (dir / name).string(); };
+  // Written by Python's torch, read back by us, compared against a safetensors copy that the
+  // reference `safetensors` package wrote from the same tensors.
   const bool have_torch = run_python(fmt::format(R"(
-import collections, torch
-sd = collections.OrderedDict()
-sd['layers.0.proj.0.weight'] = torch.arange(6, dtype=torch.float32).view(2, 3, 1, 1)
-sd['mlp.out_mlp.8.bias'] = torch.tensor([1.5, -2.0], dtype=torch.float64)
+import collections, os, torch
+from safetensors.torch import save_file
+torch.manual_seed(0)
+m = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))
+sd = m.state_dict()                                  # an OrderedDict with _metadata
+sd['extra.f64'] = torch.randn(2, 3, dtype=torch.float64)
+sd['extra.f16'] = torch.randn(5).half()
+sd['extra.bf16'] = torch.randn(5).bfloat16()
+sd['extra.i64'] = torch.arange(6).view(2, 3)
+sd['extra.bool'] = torch.tensor([True, False])
+sd['extra.transposed'] = torch.randn(3, 5).t()       # non-contiguous view
+big = torch.randn(10)
+sd['extra.slice'] = big[2:7]                          # offset into a shared storage
+sd['extra.scalar'] = torch.tensor(2.5)
 torch.save(sd, '{0}')
 torch.save({{'state_dict': sd, 'epoch': 3}}, '{1}')
 torch.save(sd, '{2}', _use_new_zipfile_serialization=False)
 torch.save({{'a': torch.zeros(2), 'b': 'text'}}, '{3}')
-)", plain, wrapped, legacy, bad));
+torch.save({{'w': torch.nn.Parameter(torch.ones(2))}}, '{4}')
+save_file({{k: v.contiguous() for k, v in sd.items()}}, '{5}')
+class Evil:
+    def __reduce__(self):
+        return (os.system, ('true',))
+torch.save({{'x': Evil()}}, '{6}')
+)", p("plain.pth"), p("wrapped.pth"), p("legacy.pth"), p("bad.pth"), p("param.pth"), p("reference.safetensors"),
+                                                 p("evil.pth")));
   if (!have_torch) {
-    CATCH_WARN("python with torch not available: skipping .pth tests (run scripts/bootstrap.sh)");
+    CATCH_WARN("python with torch and safetensors not available: skipping .pth tests (run scripts/bootstrap.sh)");
     return;
   }
-  for (const auto& path : {plain, wrapped, legacy}) {
+  const auto reference = lidere::load_safetensors(p("reference.safetensors"));
+  for (const auto& path : {p("plain.pth"), p("wrapped.pth")}) {
     CATCH_INFO(path);
     const auto file = lidere::load_tensor_file(path);
-    CATCH_REQUIRE(file.tensors.size() == 2);
-    CATCH_REQUIRE(torch::equal(file.at("layers.0.proj.0.weight"), torch::arange(6, torch::kFloat32).view({2, 3, 1, 1})));
-    CATCH_REQUIRE(file.at("mlp.out_mlp.8.bias").scalar_type() == torch::kFloat64);
+    CATCH_REQUIRE(file.tensors.size() == reference.tensors.size());
+    for (const auto& [name, t] : reference.tensors) {
+      CATCH_INFO(name);
+      CATCH_REQUIRE(file.at(name).scalar_type() == t.scalar_type());
+      CATCH_REQUIRE(torch::equal(file.at(name), t));
+    }
   }
-  CATCH_REQUIRE_THROWS_MATCHES(lidere::load_tensor_file(bad), lidere::InputError,
-                               Catch::Matchers::Contains(bad) && Catch::Matchers::Contains("'b'"));
+  CATCH_REQUIRE(lidere::load_tensor_file(p("param.pth")).at("w").sum().item<double>() == 2.0);
+  CATCH_REQUIRE_THAT(refusal(p("bad.pth")), Catch::Contains(p("bad.pth")) && Catch::Contains("'b' is not a tensor"));
+  CATCH_REQUIRE_THAT(refusal(p("legacy.pth")), Catch::Contains(p("legacy.pth")) && Catch::Contains("older than 1.6"));
+  CATCH_REQUIRE_THAT(refusal(p("evil.pth")), Catch::Contains("refusing to call") && Catch::Contains("system"));
   // A zip header with garbage behind it.
-  const auto corrupt = (dir / "corrupt.pth").string();
-  std::ofstream(corrupt, std::ios::binary) << "PK\x03\x04 this is not really a zip archive";
-  CATCH_REQUIRE_THROWS_MATCHES(lidere::load_tensor_file(corrupt), lidere::InputError, Catch::Matchers::Contains(corrupt));
+  std::ofstream(p("corrupt.pth"), std::ios::binary) << "PK\x03\x04 this is not really a zip archive";
+  CATCH_REQUIRE_THAT(refusal(p("corrupt.pth")), Catch::Contains(p("corrupt.pth")));
 }
