@@ -3,7 +3,5 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-bash scripts/bootstrap.sh
-cmake -S . -B build -G Ninja -DLIDERE_WERROR=ON
-cmake --build build
+bash scripts/build.sh
 ctest --test-dir build --output-on-failure -j 2

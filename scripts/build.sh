@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Sets up the machine (idempotent) and builds lidere into build/. Extra arguments go to CMake.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash scripts/bootstrap.sh
+cmake -S . -B build -G Ninja -DLIDERE_WERROR=ON "$@"
+cmake --build build
