@@ -20,9 +20,23 @@ inline std::filesystem::path shared_dir() {
   return std::filesystem::is_directory(dir) ? dir : std::filesystem::path();
 }
 
-// A fresh scratch folder per call, removed with the process's temp folder.
+// This test process's temporary folder, removed when the process exits.
+inline const std::filesystem::path& process_temp_dir() {
+  struct Owner {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("lidere_tests_" + std::to_string(::getpid()));
+    ~Owner() {
+      std::error_code ignored;
+      std::filesystem::remove_all(path, ignored);
+    }
+  };
+  static const Owner owner;
+  return owner.path;
+}
+
+// A fresh, empty scratch folder.
 inline std::filesystem::path scratch_dir(const std::string& name) {
-  const auto dir = std::filesystem::temp_directory_path() / ("lidere_tests_" + std::to_string(::getpid())) / name;
+  const auto dir = process_temp_dir() / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

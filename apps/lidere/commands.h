@@ -14,6 +14,7 @@ namespace lidere::cli {
 using CommandAction = std::function<int()>;
 
 CommandAction add_check_golden(CLI::App& app);
+CommandAction add_info(CLI::App& app);
 CommandAction add_inspect(CLI::App& app);
 
 }  // namespace lidere::cli

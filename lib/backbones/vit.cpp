@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include <fmt/format.h>
-#include <torch/nn/functional/upsampling.h>
 
+#include "backbones/backbone.h"
 #include "core/errors.h"
 
 namespace lidere::backbones {
@@ -120,13 +120,8 @@ torch::Tensor VisionTransformerImpl::resized_position_embeddings(std::int64_t ro
   const auto D = config_.hidden;
   const torch::Tensor cls = position_embeddings_.narrow(1, 0, 1);
   torch::Tensor patches = position_embeddings_.narrow(1, 1, grid * grid).reshape({1, grid, grid, D}).permute({0, 3, 1, 2});
-  namespace F = torch::nn::functional;
   // Hugging Face resizes in float32 to the exact target size (no scale-factor offset).
-  patches = F::interpolate(patches.to(torch::kFloat32), F::InterpolateFuncOptions()
-                                                            .size(std::vector<std::int64_t>{rows, cols})
-                                                            .mode(torch::kBicubic)
-                                                            .align_corners(false)
-                                                            .antialias(config_.position_antialias))
+  patches = resize_bicubic(patches.to(torch::kFloat32), rows, cols, config_.position_antialias)
                 .to(position_embeddings_.scalar_type());
   return torch::cat({cls, patches.permute({0, 2, 3, 1}).reshape({1, rows * cols, D})}, 1);
 }

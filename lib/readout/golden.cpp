@@ -12,7 +12,7 @@
 #include "core/errors.h"
 #include "core/tensor_file.h"
 #include "readout/lidere_model.h"
-#include "readout/state_dict.h"
+#include "readout/weights.h"
 
 namespace lidere::readout {
 namespace {
@@ -187,7 +187,7 @@ GoldenReport check_golden_file(const std::string& path) {
   for (const auto& [name, t] : file.tensors) {
     if (is_weight(name)) weights.tensors.emplace(name, t);
   }
-  load_state_dict(*model, weights, /*strict=*/true);
+  load_readout_weights(*model, weights, /*strict=*/true);
 
   // Forward and backward on the stored input and loss: sum over outputs of (output * R).
   const torch::Tensor features = file.at("input.feats").to(dtype);

@@ -1,6 +1,6 @@
 // The LiDeRe readout (official LiDeRe.forward_feats) and its multi-head variant (LiDeReMulti,
 // the CenterNet-style model). Parameter names equal the official state-dict keys, so an
-// official checkpoint loads by name (see state_dict.h).
+// official checkpoint loads by name (see weights.h).
 //
 //   features (B, C, 1, Hf, Wf) --gamma 1x1--> (B, dim, Hf, Wf)          layers.0
 //     --interpolation layer--> (B, T, dim) on the base grid               layers.1

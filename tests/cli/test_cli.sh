@@ -33,6 +33,9 @@ expect missing-file 2 'nope.safetensors' -- "$bin" check-golden "$tmp/nope.safet
 printf 'garbage' >"$tmp/bad.safetensors"
 expect bad-file 3 'bad.safetensors.*too short' -- "$bin" inspect "$tmp/bad.safetensors"
 expect bad-golden 3 'bad.safetensors' -- "$bin" check-golden "$tmp/bad.safetensors"
+expect info-help 0 '--backbone' -- "$bin" info --help
+expect info-missing 3 'nope: no such file' -- "$bin" info --backbone "$tmp/nope"
+expect info-bad 3 'bad.safetensors.*too short' -- "$bin" info --backbone "$tmp/bad.safetensors"
 
 if [[ -n "${LIDERE_SHARED_DIR:-}" && -f "$LIDERE_SHARED_DIR/golden/seg_small_f64.safetensors" ]]; then
   g="$LIDERE_SHARED_DIR/golden/seg_small_f64.safetensors"

@@ -3,10 +3,11 @@
 #include "core/errors.h"
 #include "core/tensor_file.h"
 #include "readout/lidere_model.h"
-#include "readout/state_dict.h"
+#include "readout/weights.h"
 #include "test_common.h"
 
 using namespace lidere::readout;
+using lidere::state_dict;
 
 namespace {
 
@@ -26,7 +27,7 @@ CATCH_TEST_CASE("a saved state dict loads back into a fresh model exactly", "[un
   LiDeRe a(small_config(3)), b(small_config(3));
   const auto path = (lidere::testing::scratch_dir("state_dict") / "w.safetensors").string();
   lidere::save_safetensors(path, state_dict(*a));
-  const auto report = load_state_dict(*b, lidere::load_safetensors(path));
+  const auto report = load_readout_weights(*b, lidere::load_safetensors(path));
   CATCH_REQUIRE(report.ok());
   const auto features = torch::randn({1, 12, 2, 3});
   torch::NoGradGuard no_grad;
@@ -52,7 +53,7 @@ CATCH_TEST_CASE("mismatched checkpoints are refused with every bad key named", "
   file.tensors["layers.1.inp"] = torch::zeros({6, 24, 8});  // official coordinates: rebuilt, ignored
   const auto before = state_dict(*five).at("layers.0.proj.0.bias").clone();
   try {
-    load_state_dict(*five, file);
+    load_readout_weights(*five, file);
     CATCH_FAIL("expected an error");
   } catch (const lidere::InputError& e) {
     const std::string message = e.what();
@@ -64,7 +65,7 @@ CATCH_TEST_CASE("mismatched checkpoints are refused with every bad key named", "
   }
   // Nothing was loaded from the refused file.
   CATCH_REQUIRE(torch::equal(state_dict(*five).at("layers.0.proj.0.bias"), before));
-  const auto report = load_state_dict(*five, file, /*strict=*/false);
+  const auto report = load_readout_weights(*five, file, /*strict=*/false);
   CATCH_REQUIRE(report.ignored == std::vector<std::string>{"layers.1.inp"});
   CATCH_REQUIRE(!report.ok());
 }

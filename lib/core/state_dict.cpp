@@ -1,19 +1,12 @@
-#include "readout/state_dict.h"
+#include "core/state_dict.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "core/errors.h"
 
-namespace lidere::readout {
+namespace lidere {
 namespace {
-
-// The official LayerImplicitAtt stores its (S, T, 8) coordinate input as a parameter named
-// "inp"; it is a pure function of the grids, so we rebuild it and never load it.
-bool is_rebuilt_official_tensor(const std::string& name) {
-  constexpr std::string_view kSuffix = "layers.1.inp";
-  return name.size() >= kSuffix.size() && name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
-}
 
 std::string shape_str(const torch::Tensor& t) { return fmt::format("({})", fmt::join(t.sizes(), ", ")); }
 
@@ -34,12 +27,13 @@ std::map<std::string, torch::Tensor> state_dict(const torch::nn::Module& module)
   return out;
 }
 
-LoadReport load_state_dict(torch::nn::Module& module, const TensorFile& file, bool strict) {
+LoadReport load_state_dict(torch::nn::Module& module, const TensorFile& file, bool strict,
+                           const IgnorableKey& ignorable) {
   LoadReport report;
   const auto ours = state_dict(module);
   for (const auto& [name, tensor] : file.tensors) {
     if (ours.count(name)) continue;
-    (is_rebuilt_official_tensor(name) ? report.ignored : report.unexpected).push_back(name);
+    (ignorable && ignorable(name) ? report.ignored : report.unexpected).push_back(name);
   }
   std::vector<std::pair<torch::Tensor, torch::Tensor>> to_copy;  // (model tensor, file tensor)
   for (const auto& [name, target] : ours) {
@@ -64,4 +58,4 @@ LoadReport load_state_dict(torch::nn::Module& module, const TensorFile& file, bo
   return report;
 }
 
-}  // namespace lidere::readout
+}  // namespace lidere

@@ -1,0 +1,79 @@
+#include "backbones/vit_backbone.h"
+
+#include <cmath>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/nn/functional/normalization.h>
+
+#include "core/errors.h"
+
+namespace lidere::backbones {
+
+torch::Tensor resize_bicubic(const torch::Tensor& x, std::int64_t rows, std::int64_t cols, bool antialias) {
+  if (x.size(2) == rows && x.size(3) == cols) return x;
+  // The ATen kernels torch.nn.functional.interpolate dispatches to for a target size.
+  return antialias ? at::_upsample_bicubic2d_aa(x, {rows, cols}, /*align_corners=*/false)
+                   : at::upsample_bicubic2d(x, {rows, cols}, /*align_corners=*/false);
+}
+
+torch::Tensor imagenet_normalize(const torch::Tensor& images) {
+  const auto options = images.options();
+  const torch::Tensor mean = torch::tensor({0.485, 0.456, 0.406}, options).view({1, 3, 1, 1});
+  const torch::Tensor std = torch::tensor({0.229, 0.224, 0.225}, options).view({1, 3, 1, 1});
+  return (images - mean) / std;
+}
+
+std::vector<int> default_vit_layers(std::int64_t depth) {
+  const auto d = static_cast<double>(depth);
+  return {static_cast<int>(std::lround(d / 3)) - 1, static_cast<int>(std::lround(2 * d / 3)) - 1,
+          static_cast<int>(depth) - 2};
+}
+
+VitBackbone::VitBackbone(LoadedVit vit, std::vector<int> layers) : vit_(std::move(vit)), layers_(std::move(layers)) {
+  const auto depth = vit_.model->config().depth;
+  if (layers_.empty()) layers_ = default_vit_layers(depth);
+  for (int layer : layers_) {
+    if (layer < 0 || layer >= depth) {
+      throw UsageError(fmt::format("backbone layers: block {} does not exist (0..{})", layer, depth - 1));
+    }
+  }
+}
+
+std::string VitBackbone::describe() const {
+  return fmt::format("{}; features: final norm + blocks [{}]", vit_.model->config().describe(),
+                     fmt::join(layers_, ", "));
+}
+
+std::int64_t VitBackbone::parameter_count() const {
+  std::int64_t n = 0;
+  for (const auto& p : vit_.model->parameters()) n += p.numel();
+  return n;
+}
+
+FeatureShape VitBackbone::feature_shape(std::int64_t rows, std::int64_t cols) const {
+  const auto p = stride();
+  if (rows <= 0 || cols <= 0 || rows % p != 0 || cols % p != 0) {
+    throw UsageError(fmt::format("input size {}x{} is not a multiple of the patch size {} (e.g. {}x{})", rows, cols, p,
+                                 std::max<std::int64_t>(p, rows / p * p), std::max<std::int64_t>(p, cols / p * p)));
+  }
+  return {vit_.model->config().hidden * static_cast<std::int64_t>(1 + layers_.size()), {rows / p, cols / p}};
+}
+
+torch::Tensor VitBackbone::features(const torch::Tensor& images) {
+  const FeatureShape shape = feature_shape(images.size(2), images.size(3));
+  std::vector<int> taps = {-1};
+  taps.insert(taps.end(), layers_.begin(), layers_.end());
+  const auto streams = vit_.model->forward(imagenet_normalize(images), taps);
+  const auto B = images.size(0), prefix = vit_.model->config().prefix_tokens();
+  std::vector<torch::Tensor> maps;
+  namespace F = torch::nn::functional;
+  for (const auto& tokens : streams) {
+    const torch::Tensor patches = tokens.narrow(1, prefix, shape.grid.tokens());
+    const torch::Tensor map = patches.transpose(1, 2).reshape({B, -1, shape.grid.rows, shape.grid.cols});
+    maps.push_back(F::normalize(map, F::NormalizeFuncOptions().p(2).dim(1)));
+  }
+  return torch::cat(maps, 1);
+}
+
+}  // namespace lidere::backbones

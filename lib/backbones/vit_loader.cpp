@@ -1,0 +1,260 @@
+#include "backbones/vit_loader.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "core/errors.h"
+#include "core/state_dict.h"
+
+namespace lidere::backbones {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool has(const TensorFile& f, const std::string& key) { return f.contains(key); }
+
+std::string first_keys(const TensorFile& file) {
+  std::vector<std::string> keys;
+  for (const auto& [name, t] : file.tensors) {
+    if (keys.size() == 4) break;
+    keys.push_back(name);
+  }
+  return keys.empty() ? "no tensors" : fmt::format("{}", fmt::join(keys, ", "));
+}
+
+// Rewrites names by ordered regex rules; a rule with an empty replacement drops the tensor.
+struct Rule {
+  std::regex pattern;
+  std::string replacement;
+};
+
+TensorFile apply_rules(const TensorFile& file, const std::vector<Rule>& rules) {
+  TensorFile out;
+  out.source = file.source;
+  out.metadata = file.metadata;
+  for (const auto& [name, tensor] : file.tensors) {
+    std::string mapped = name;
+    bool dropped = false;
+    for (const auto& rule : rules) {
+      if (!std::regex_search(mapped, rule.pattern)) continue;
+      if (rule.replacement.empty()) {
+        dropped = true;
+        break;
+      }
+      mapped = std::regex_replace(mapped, rule.pattern, rule.replacement);
+    }
+    if (!dropped) out.tensors[mapped] = tensor;
+  }
+  return out;
+}
+
+// Splits "<prefix>.<fused>" along dim 0 into the named parts (fused q/k/v, stacked gate/up).
+void split_rows(TensorFile& file, const std::string& fused, const std::vector<std::string>& parts) {
+  const torch::Tensor t = file.tensors.at(fused);
+  if (t.size(0) % static_cast<std::int64_t>(parts.size()) != 0) {
+    throw InputError(fmt::format("{}: '{}' has {} rows, not divisible into {} parts", file.source, fused, t.size(0),
+                                 parts.size()));
+  }
+  const auto chunks = t.chunk(static_cast<std::int64_t>(parts.size()), 0);
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (!parts[i].empty()) file.tensors[parts[i]] = chunks[i].contiguous();
+  }
+  file.tensors.erase(fused);
+}
+
+nlohmann::json read_config(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) throw InputError(fmt::format("{}: cannot open", path.string()));
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
+  }
+}
+
+template <typename T>
+T config_value(const nlohmann::json& config, const char* key, T fallback, const std::string& source) {
+  if (config.is_null() || !config.contains(key) || config[key].is_null()) return fallback;
+  try {
+    return config[key].get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw InputError(fmt::format("{}: field '{}' has the wrong type", source, key));
+  }
+}
+
+VitConfig infer_config(const TensorFile& weights, VitLayout layout, const nlohmann::json& config,
+                       const std::string& config_source) {
+  auto shape_of = [&](const std::string& key) -> torch::IntArrayRef {
+    const auto it = weights.tensors.find(key);
+    if (it == weights.tensors.end()) {
+      throw InputError(fmt::format("{}: missing tensor '{}' (after mapping the {} layout)", weights.source, key,
+                                   layout == VitLayout::kHfDinov2 ? "DINOv2" : "DINOv3"));
+    }
+    return it->second.sizes();
+  };
+  VitConfig c;
+  c.family = layout == VitLayout::kHfDinov2 ? VitFamily::kDinov2 : VitFamily::kDinov3;
+  c.hidden = shape_of("embeddings.cls_token").back();
+  c.patch = shape_of("embeddings.patch_embeddings.weight").back();
+  c.registers = has(weights, "embeddings.register_tokens") ? shape_of("embeddings.register_tokens")[1] : 0;
+  c.depth = 0;
+  const std::regex layer_index(R"(^layer\.(\d+)\.)");
+  for (const auto& [name, t] : weights.tensors) {
+    std::smatch m;
+    if (std::regex_search(name, m, layer_index)) c.depth = std::max<std::int64_t>(c.depth, std::stoll(m[1]) + 1);
+  }
+  if (c.depth == 0) throw InputError(fmt::format("{}: no transformer blocks found", weights.source));
+  c.intermediate = shape_of("layer.0.mlp.up_proj.weight")[0];
+  c.gated_mlp = has(weights, "layer.0.mlp.gate_proj.weight");
+  c.query_bias = has(weights, "layer.0.attention.q_proj.bias");
+  c.key_bias = has(weights, "layer.0.attention.k_proj.bias");
+  c.value_bias = has(weights, "layer.0.attention.v_proj.bias");
+  c.proj_bias = has(weights, "layer.0.attention.o_proj.bias");
+  c.mlp_bias = has(weights, "layer.0.mlp.up_proj.bias");
+  // Published DINOv2/v3 models all use 64-dimensional heads; config.json overrides.
+  c.heads = config_value<std::int64_t>(config, "num_attention_heads", c.hidden / 64, config_source);
+  if (c.family == VitFamily::kDinov2) {
+    c.layer_norm_eps = config_value(config, "layer_norm_eps", 1e-6, config_source);
+    c.activation = c.gated_mlp ? Activation::kSilu : Activation::kGelu;  // HF's SwiGLU is always SiLU
+    const auto positions = shape_of("embeddings.position_embeddings")[1] - 1;
+    c.position_grid = static_cast<std::int64_t>(std::lround(std::sqrt(static_cast<double>(positions))));
+    if (c.position_grid * c.position_grid != positions) {
+      throw InputError(fmt::format("{}: {} position embeddings do not form a square grid", weights.source, positions));
+    }
+    // Hugging Face resizes them with antialiasing in Dinov2WithRegistersModel only.
+    const auto model_type = config_value<std::string>(config, "model_type", "", config_source);
+    c.position_antialias = model_type.empty() ? c.registers > 0 : model_type == "dinov2_with_registers";
+  } else {
+    c.layer_norm_eps = config_value(config, "layer_norm_eps", 1e-5, config_source);
+    c.rope_theta = config_value(config, "rope_theta", 100.0, config_source);
+    const auto act = config_value<std::string>(config, "hidden_act", c.gated_mlp ? "silu" : "gelu", config_source);
+    if (act != "gelu" && act != "silu") {
+      throw InputError(fmt::format("{}: unsupported hidden_act '{}' (gelu, silu)", config_source, act));
+    }
+    c.activation = act == "gelu" ? Activation::kGelu : Activation::kSilu;
+  }
+  // config.json must agree with the weights: a mismatch means the two files do not belong together.
+  const std::pair<const char*, std::int64_t> checks[] = {{"hidden_size", c.hidden},
+                                                         {"num_hidden_layers", c.depth},
+                                                         {"intermediate_size", c.intermediate},
+                                                         {"patch_size", c.patch}};
+  for (const auto& [key, value] : checks) {
+    const auto stated = config_value<std::int64_t>(config, key, value, config_source);
+    if (stated != value) {
+      throw InputError(fmt::format("{} says {} = {}, but the weights in {} have {}", config_source, key, stated,
+                                   weights.source, value));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+VitLayout detect_vit_layout(const TensorFile& file) {
+  if (has(file, "layer.0.attention.q_proj.weight") || has(file, "model.layer.0.attention.q_proj.weight")) {
+    return VitLayout::kHfDinov3;
+  }
+  if (has(file, "encoder.layer.0.attention.attention.query.weight")) return VitLayout::kHfDinov2;
+  if (has(file, "blocks.0.attn.qkv.weight") && has(file, "cls_token")) {
+    if (has(file, "pos_embed")) {
+      throw InputError(fmt::format("{}: a timm ViT with learned position embeddings (e.g. timm DINOv2); only timm "
+                                   "DINOv3 and the Hugging Face DINOv2 layout are supported",
+                                   file.source));
+    }
+    return VitLayout::kTimmDinov3;
+  }
+  throw InputError(fmt::format("{}: not a DINOv2/DINOv3 ViT checkpoint: no known key layout matched ({}...)",
+                               file.source, first_keys(file)));
+}
+
+TensorFile map_to_vit_names(const TensorFile& file, VitLayout layout) {
+  std::vector<Rule> rules;
+  auto rule = [&](const char* pattern, const char* replacement) { rules.push_back({std::regex(pattern), replacement}); };
+  switch (layout) {
+    case VitLayout::kHfDinov3:
+      rule(R"(^embeddings\.mask_token$)", "");  // used only in pre-training
+      rule(R"(^model\.layer\.)", "layer.");     // transformers 5's in-memory prefix
+      break;
+    case VitLayout::kHfDinov2:
+      rule(R"(^embeddings\.mask_token$)", "");
+      rule(R"(^embeddings\.patch_embeddings\.projection\.)", "embeddings.patch_embeddings.");
+      rule(R"(^encoder\.layer\.)", "layer.");
+      rule(R"(\.attention\.attention\.query\.)", ".attention.q_proj.");
+      rule(R"(\.attention\.attention\.key\.)", ".attention.k_proj.");
+      rule(R"(\.attention\.attention\.value\.)", ".attention.v_proj.");
+      rule(R"(\.attention\.output\.dense\.)", ".attention.o_proj.");
+      rule(R"(\.mlp\.fc1\.)", ".mlp.up_proj.");
+      rule(R"(\.mlp\.fc2\.)", ".mlp.down_proj.");
+      rule(R"(\.mlp\.weights_out\.)", ".mlp.down_proj.");
+      rule(R"(^layernorm\.)", "norm.");
+      break;
+    case VitLayout::kTimmDinov3:
+      rule(R"(^head\.)", "");  // a classifier head, if any, is not part of the backbone
+      rule(R"(^rope\.)", "");
+      rule(R"(^cls_token$)", "embeddings.cls_token");
+      rule(R"(^reg_token$)", "embeddings.register_tokens");
+      rule(R"(^patch_embed\.proj\.)", "embeddings.patch_embeddings.");
+      rule(R"(^blocks\.)", "layer.");
+      rule(R"(\.attn\.proj\.)", ".attention.o_proj.");
+      rule(R"(\.attn\.q_bias$)", ".attention.q_proj.bias");
+      rule(R"(\.attn\.v_bias$)", ".attention.v_proj.bias");
+      rule(R"(\.attn\.k_bias$)", "");  // a zero buffer in timm
+      rule(R"(\.gamma_1$)", ".layer_scale1.lambda1");
+      rule(R"(\.gamma_2$)", ".layer_scale2.lambda1");
+      rule(R"(\.mlp\.fc1_g\.)", ".mlp.gate_proj.");
+      rule(R"(\.mlp\.fc1_x\.)", ".mlp.up_proj.");
+      rule(R"(\.mlp\.fc1\.)", ".mlp.up_proj.");
+      rule(R"(\.mlp\.fc2\.)", ".mlp.down_proj.");
+      break;
+  }
+  TensorFile out = apply_rules(file, rules);
+  // Fused and stacked tensors.
+  std::vector<std::string> names;
+  for (const auto& [name, t] : out.tensors) names.push_back(name);
+  const std::regex weights_in(R"(^(layer\.\d+\.mlp)\.weights_in\.(weight|bias)$)");
+  const std::regex qkv(R"(^(layer\.\d+)\.attn\.qkv\.(weight|bias)$)");
+  for (const auto& name : names) {
+    std::smatch m;
+    if (std::regex_match(name, m, weights_in)) {
+      split_rows(out, name, {m[1].str() + ".gate_proj." + m[2].str(), m[1].str() + ".up_proj." + m[2].str()});
+    } else if (std::regex_match(name, m, qkv)) {
+      const std::string prefix = m[1].str() + ".attention.", kind = m[2].str();
+      // DINOv3 has no key bias; a fused bias holds a zero k part, which we drop.
+      split_rows(out, name, {prefix + "q_proj." + kind, kind == "bias" ? "" : prefix + "k_proj." + kind,
+                             prefix + "v_proj." + kind});
+    }
+  }
+  return out;
+}
+
+LoadedVit load_vit(const std::string& path) {
+  fs::path weights_path = path, config_path;
+  if (fs::is_directory(weights_path)) {
+    weights_path = weights_path / "model.safetensors";
+    if (!fs::exists(weights_path)) throw InputError(fmt::format("{}: folder has no model.safetensors", path));
+  } else if (!fs::exists(weights_path)) {
+    throw InputError(fmt::format("{}: no such file or folder", path));
+  }
+  config_path = weights_path.parent_path() / "config.json";
+
+  const TensorFile raw = load_tensor_file(weights_path.string());
+  const VitLayout layout = detect_vit_layout(raw);
+  const TensorFile weights = map_to_vit_names(raw, layout);
+  nlohmann::json config;
+  if (fs::exists(config_path)) config = read_config(config_path);
+  const VitConfig vit_config = infer_config(weights, layout, config, config_path.string());
+
+  LoadedVit loaded{VisionTransformer(vit_config), layout, weights_path.string()};
+  load_state_dict(*loaded.model, weights, /*strict=*/true);
+  loaded.model->eval();
+  for (auto& p : loaded.model->parameters()) p.set_requires_grad(false);  // frozen backbone
+  return loaded;
+}
+
+}  // namespace lidere::backbones

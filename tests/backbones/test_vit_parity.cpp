@@ -1,0 +1,149 @@
+// Parity of the native DINOv2 / DINOv3 transformers with Hugging Face transformers on randomly
+// initialised models (tests/backbones/make_vit_references.py writes them with save_pretrained).
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "backbones/vit_backbone.h"
+#include "backbones/vit_loader.h"
+#include "core/errors.h"
+#include "core/tensor_file.h"
+#include "test_common.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace lidere::backbones;
+
+constexpr double kTolerance = 1e-4;  // float32, relative to the reference's largest magnitude
+
+double rel_error(const torch::Tensor& ours, const torch::Tensor& reference) {
+  return (ours - reference).abs().max().item<double>() / std::max(1.0, reference.abs().max().item<double>());
+}
+
+// Writes the reference models once per test run. Empty when the test environment has no
+// transformers (a skip); a script that fails otherwise fails the test with its log.
+fs::path references() {
+  static const fs::path dir = [] {
+    const std::string probe = fmt::format("\"{}\" -c \"import transformers\" 2>/dev/null", lidere::testing::python());
+    if (std::system(probe.c_str()) != 0) return fs::path();
+    const fs::path out = lidere::testing::scratch_dir("vit_references");
+    const fs::path script = fs::path(LIDERE_SOURCE_DIR) / "tests/backbones/make_vit_references.py";
+    const std::string command = fmt::format("\"{}\" \"{}\" \"{}\" > \"{}/log.txt\" 2>&1", lidere::testing::python(),
+                                            script.string(), out.string(), out.string());
+    if (std::system(command.c_str()) != 0) {
+      std::ifstream log(out / "log.txt");
+      const std::string text((std::istreambuf_iterator<char>(log)), {});
+      throw std::runtime_error("make_vit_references.py failed:\n" + text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
+    }
+    return out;
+  }();
+  return dir;
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden state by hidden state", "[parity]") {
+  const fs::path refs = references();
+  if (refs.empty()) {
+    CATCH_WARN("skipped: python with transformers not available (run scripts/bootstrap.sh)");
+    return;
+  }
+  for (const char* name : {"dinov3_vits16", "dinov3_vitb16_nonsquare", "dinov3_vitsplus16_gated", "dinov2_vits14",
+                           "dinov2_vits14_reg_nonsquare", "dinov2_swiglu"}) {
+    CATCH_SECTION(name) {
+      const auto reference = lidere::load_safetensors((refs / name / "reference.safetensors").string());
+      LoadedVit vit = load_vit((refs / name).string());
+      const auto depth = static_cast<int>(vit.model->config().depth);
+      std::vector<int> taps;
+      for (int i = 0; i < depth; ++i) taps.push_back(i);
+      taps.push_back(-1);
+      torch::NoGradGuard no_grad;
+      const auto outputs = vit.model->forward(reference.at("pixel_values"), taps);
+      double worst = 0;
+      for (int i = 0; i < depth; ++i) {
+        const double err = rel_error(outputs[i], reference.at(fmt::format("hidden.{}", i + 1)));
+        CATCH_INFO(fmt::format("block {}: {:.2e}", i, err));
+        CATCH_CHECK(err <= kTolerance);
+        worst = std::max(worst, err);
+      }
+      const double final_err = rel_error(outputs.back(), reference.at("last_hidden_state"));
+      CATCH_CHECK(final_err <= kTolerance);
+      // The official feature pipeline from images in [0, 1].
+      VitBackbone backbone(vit);
+      const torch::Tensor features = backbone.features(reference.at("images"));
+      const double feature_err = rel_error(features, reference.at("features"));
+      CATCH_CHECK(feature_err <= kTolerance);
+      const auto shape = backbone.feature_shape(reference.at("images").size(2), reference.at("images").size(3));
+      CATCH_REQUIRE(features.sizes() == torch::IntArrayRef({2, shape.channels, shape.grid.rows, shape.grid.cols}));
+      fmt::print("{}: {}; worst block {:.1e}, final {:.1e}, features {:.1e}\n", name, vit.model->config().describe(),
+                 worst, final_err, feature_err);
+    }
+  }
+}
+
+CATCH_TEST_CASE("timm's DINOv3 layout loads through the key mapping, hyperparameters from the shapes", "[parity]") {
+  const fs::path refs = references();
+  if (refs.empty()) {
+    CATCH_WARN("skipped: python with transformers not available");
+    return;
+  }
+  for (const char* name : {"dinov3_vits16", "dinov3_vitsplus16_gated"}) {
+    CATCH_INFO(name);
+    const auto reference = lidere::load_safetensors((refs / name / "reference.safetensors").string());
+    LoadedVit vit = load_vit((refs / (std::string(name) + "_timm") / "vit_timm.safetensors").string());
+    CATCH_REQUIRE(vit.layout == VitLayout::kTimmDinov3);
+    torch::NoGradGuard no_grad;
+    const auto out = vit.model->forward(reference.at("pixel_values"), {-1});
+    CATCH_REQUIRE(rel_error(out[0], reference.at("last_hidden_state")) <= kTolerance);
+  }
+}
+
+CATCH_TEST_CASE("backbone errors name the problem", "[parity]") {
+  const fs::path refs = references();
+  if (refs.empty()) {
+    CATCH_WARN("skipped: python with transformers not available");
+    return;
+  }
+  using lidere::InputError;
+  using lidere::testing::thrown_message;
+  const auto scratch = lidere::testing::scratch_dir("vit_errors");
+  CATCH_SECTION("a size that is not a multiple of the patch") {
+    VitBackbone backbone(load_vit((refs / "dinov3_vits16").string()));
+    CATCH_REQUIRE_THAT(thrown_message<lidere::UsageError>([&] { backbone.feature_shape(500, 512); }),
+                       Catch::Contains("500x512") && Catch::Contains("patch size 16"));
+  }
+  CATCH_SECTION("corrupt weights") {
+    fs::create_directories(scratch / "corrupt");
+    fs::copy_file(refs / "dinov3_vits16" / "config.json", scratch / "corrupt" / "config.json");
+    const auto bytes = fs::file_size(refs / "dinov3_vits16" / "model.safetensors");
+    fs::copy_file(refs / "dinov3_vits16" / "model.safetensors", scratch / "corrupt" / "model.safetensors");
+    fs::resize_file(scratch / "corrupt" / "model.safetensors", bytes / 2);
+    CATCH_REQUIRE_THAT(thrown_message<InputError>([&] { load_vit((scratch / "corrupt").string()); }),
+                       Catch::Contains("model.safetensors") && Catch::Contains("truncated"));
+  }
+  CATCH_SECTION("weights of another architecture") {
+    lidere::save_safetensors((scratch / "other.safetensors").string(),
+                             {{"layers.0.proj.0.weight", torch::zeros({64, 8, 1, 1})}});
+    CATCH_REQUIRE_THAT(thrown_message<InputError>([&] { load_vit((scratch / "other.safetensors").string()); }),
+                       Catch::Contains("not a DINOv2/DINOv3 ViT checkpoint"));
+  }
+  CATCH_SECTION("a config.json that does not belong to the weights") {
+    fs::create_directories(scratch / "mixed");
+    fs::copy_file(refs / "dinov3_vitb16_nonsquare" / "config.json", scratch / "mixed" / "config.json");
+    fs::copy_file(refs / "dinov3_vits16" / "model.safetensors", scratch / "mixed" / "model.safetensors");
+    CATCH_REQUIRE_THAT(thrown_message<InputError>([&] { load_vit((scratch / "mixed").string()); }),
+                       Catch::Contains("hidden_size = 768") && Catch::Contains("384"));
+  }
+  CATCH_SECTION("a missing block tensor is named") {
+    auto file = lidere::load_safetensors((refs / "dinov3_vits16" / "model.safetensors").string());
+    file.tensors.erase("layer.3.mlp.up_proj.bias");
+    lidere::save_safetensors((scratch / "missing.safetensors").string(), file.tensors);
+    CATCH_REQUIRE_THAT(thrown_message<InputError>([&] { load_vit((scratch / "missing.safetensors").string()); }),
+                       Catch::Contains("missing: layer.3.mlp.up_proj.bias"));
+  }
+}
