@@ -2,7 +2,11 @@
 
 #include <caffe2/serialize/inline_container.h>
 
+#include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
 #include <memory>
 #include <variant>
 #include <vector>
@@ -61,10 +65,17 @@ bool storage_dtype(const std::string& name, torch::ScalarType* dtype) {
   return true;
 }
 
+// Returns the storage (a 1-D tensor of `numel` elements) that a tensor's persistent id names.
+// Zip archives read it on demand; the legacy format allocates it and fills it after the pickle.
+using StorageProvider = std::function<torch::Tensor(const StorageRef&)>;
+
 class Unpickler {
  public:
-  Unpickler(std::string path, caffe2::serialize::PyTorchStreamReader& archive, const char* data, std::size_t size)
-      : path_(std::move(path)), archive_(archive), data_(data), size_(size) {}
+  Unpickler(std::string path, StorageProvider storages, const char* data, std::size_t size, std::size_t start = 0)
+      : path_(std::move(path)), storages_(std::move(storages)), data_(data), size_(size), pos_(start) {}
+
+  // Byte offset after the STOP opcode of the last run().
+  std::size_t position() const { return pos_; }
 
   ValuePtr run() {
     while (true) {
@@ -243,8 +254,8 @@ class Unpickler {
   }
 
   ValuePtr persistent_load(const Tuple& id) {
-    // ('storage', storage class, key, location, numel)
-    if (id.items.size() != 5 || as<std::string>(id.items[0], "persistent id") != "storage") {
+    // ('storage', storage class, key, location, numel), plus view metadata in the legacy format
+    if ((id.items.size() != 5 && id.items.size() != 6) || as<std::string>(id.items[0], "persistent id") != "storage") {
       fail("persistent id is not a storage reference");
     }
     const auto& type = as<Global>(id.items[1], "storage class");
@@ -257,28 +268,12 @@ class Unpickler {
     return make(ref);
   }
 
-  torch::Tensor storage_tensor(const StorageRef& ref) {
-    const auto cached = storages_.find(ref.key);
-    if (cached != storages_.end()) return cached->second;
-    const std::string record = "data/" + ref.key;
-    if (!archive_.hasRecord(record)) fail(fmt::format("storage record '{}' is missing", record));
-    auto [data, nbytes] = archive_.getRecord(record);
-    torch::Tensor storage = torch::empty({ref.numel}, torch::TensorOptions().dtype(ref.dtype));
-    if (nbytes != storage.nbytes()) {
-      fail(fmt::format("storage '{}' holds {} bytes, {} elements of {} need {}", ref.key, nbytes, ref.numel,
-                       c10::toString(ref.dtype), storage.nbytes()));
-    }
-    if (nbytes) std::memcpy(storage.data_ptr(), data.get(), nbytes);
-    storages_.emplace(ref.key, storage);
-    return storage;
-  }
-
   ValuePtr reduce(const Global& callable, const Tuple& args) {
     const std::string name = callable.full();
     if (name == "collections.OrderedDict") return make(Dict{});
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       if (args.items.size() < 4) fail("_rebuild_tensor_v2 with too few arguments");
-      const torch::Tensor storage = storage_tensor(as<StorageRef>(args.items[0], "tensor storage"));
+      const torch::Tensor storage = storages_(as<StorageRef>(args.items[0], "tensor storage"));
       const auto offset = as<std::int64_t>(args.items[1], "storage offset");
       const auto sizes = int_tuple(args.items[2], "tensor size");
       const auto strides = int_tuple(args.items[3], "tensor stride");
@@ -291,7 +286,8 @@ class Unpickler {
         if (last >= 0) last += (sizes[i] - 1) * strides[i];
       }
       if (offset < 0 || last >= storage.numel()) fail("tensor reaches outside its storage");
-      return make(storage.as_strided(sizes, strides, offset).clone());
+      // A view for now: legacy files fill the storage after the pickle (see read_pth_state_dict).
+      return make(storage.as_strided(sizes, strides, offset));
     }
     if (name == "torch._utils._rebuild_parameter" || name == "torch._utils._rebuild_parameter_with_state") {
       if (args.items.empty()) fail("_rebuild_parameter without data");
@@ -301,30 +297,109 @@ class Unpickler {
   }
 
   std::string path_;
-  caffe2::serialize::PyTorchStreamReader& archive_;
+  StorageProvider storages_;
   const char* data_;
   std::size_t size_;
-  std::size_t pos_ = 0;
+  std::size_t pos_;
   std::vector<ValuePtr> stack_;
   std::vector<ValuePtr> memo_;
-  std::map<std::string, torch::Tensor> storages_;
 };
 
-}  // namespace
+torch::Tensor allocate_storage(const StorageRef& ref) {
+  return torch::empty({ref.numel}, torch::TensorOptions().dtype(ref.dtype));
+}
 
-std::map<std::string, torch::Tensor> read_pth_state_dict(const std::string& path) {
+// torch.save's zip format (torch >= 1.6): data.pkl plus one record per storage.
+ValuePtr read_zip(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> archive;
   try {
     archive = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
   } catch (const c10::Error&) {
-    throw InputError(fmt::format("{}: not a torch.save zip archive (files from torch older than 1.6 must be "
-                                 "re-saved with a current torch)",
-                                 path));
+    throw InputError(fmt::format("{}: not a readable torch.save zip archive", path));
   }
   if (!archive->hasRecord("data.pkl")) throw InputError(fmt::format("{}: archive has no data.pkl", path));
+  std::map<std::string, torch::Tensor> storages;
+  StorageProvider provider = [&](const StorageRef& ref) {
+    const auto cached = storages.find(ref.key);
+    if (cached != storages.end()) return cached->second;
+    const std::string record = "data/" + ref.key;
+    if (!archive->hasRecord(record)) {
+      throw InputError(fmt::format("{}: not a readable PyTorch checkpoint: storage record '{}' is missing", path, record));
+    }
+    auto [data, nbytes] = archive->getRecord(record);
+    torch::Tensor storage = allocate_storage(ref);
+    if (nbytes != storage.nbytes()) {
+      throw InputError(fmt::format("{}: storage '{}' holds {} bytes, {} elements of {} need {}", path, ref.key, nbytes,
+                                   ref.numel, c10::toString(ref.dtype), storage.nbytes()));
+    }
+    if (nbytes) std::memcpy(storage.data_ptr(), data.get(), nbytes);
+    storages.emplace(ref.key, storage);
+    return storage;
+  };
   auto [pickle, size] = archive->getRecord("data.pkl");
-  Unpickler unpickler(path, *archive, static_cast<const char*>(pickle.get()), size);
-  ValuePtr root = unpickler.run();
+  return Unpickler(path, provider, static_cast<const char*>(pickle.get()), size).run();
+}
+
+// The legacy format (torch < 1.6): pickles of the magic number, the protocol version and system
+// info, then the object pickle, then a pickle of the storage keys, then each storage in that
+// order as an int64 element count followed by its raw little-endian bytes.
+ValuePtr read_legacy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), {});
+  auto fail = [&](const std::string& problem) -> ValuePtr {
+    throw InputError(fmt::format("{}: not a readable PyTorch checkpoint: {}", path, problem));
+  };
+  // Magic number 0x1950a86a20f9469cfc6c as a 10-byte LONG1, then protocol 1001 as BININT2.
+  static const unsigned char kHeader[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8,
+                                          0x50, 0x19, 0x2e, 0x80, 0x02, 0x4d, 0xe9, 0x03, 0x2e};
+  if (bytes.size() < sizeof(kHeader) || std::memcmp(bytes.data(), kHeader, sizeof(kHeader)) != 0) {
+    return fail("neither a torch.save zip archive nor the legacy torch.save format");
+  }
+  std::map<std::string, torch::Tensor> storages;
+  StorageProvider provider = [&](const StorageRef& ref) {
+    auto it = storages.find(ref.key);
+    if (it == storages.end()) it = storages.emplace(ref.key, allocate_storage(ref)).first;
+    return it->second;
+  };
+  std::size_t pos = sizeof(kHeader);
+  auto next = [&]() {
+    Unpickler unpickler(path, provider, bytes.data(), bytes.size(), pos);
+    ValuePtr value = unpickler.run();
+    pos = unpickler.position();
+    return value;
+  };
+  next();  // system info (byte order, type sizes)
+  ValuePtr root = next();
+  ValuePtr keys = next();
+  const auto* key_list = std::get_if<List>(&keys->v);
+  if (!key_list) return fail("the storage key list is missing");
+  for (const auto& key_value : key_list->items) {
+    const auto* key = std::get_if<std::string>(&key_value->v);
+    if (!key || !storages.count(*key)) return fail("the storage key list names an unknown storage");
+    torch::Tensor& storage = storages.at(*key);
+    if (bytes.size() - pos < 8) return fail("truncated storage data");
+    std::int64_t numel = 0;
+    std::memcpy(&numel, bytes.data() + pos, 8);
+    pos += 8;
+    const auto nbytes = storage.nbytes();
+    if (numel != storage.numel() || bytes.size() - pos < nbytes) {
+      return fail(fmt::format("storage '{}' is truncated or has {} elements instead of {}", *key, numel, storage.numel()));
+    }
+    std::memcpy(storage.data_ptr(), bytes.data() + pos, nbytes);
+    pos += nbytes;
+  }
+  return root;
+}
+
+}  // namespace
+
+std::map<std::string, torch::Tensor> read_pth_state_dict(const std::string& path) {
+  std::ifstream probe(path, std::ios::binary);
+  if (!probe) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
+  char magic[2] = {0, 0};
+  probe.read(magic, 2);
+  const ValuePtr root = magic[0] == 'P' && magic[1] == 'K' ? read_zip(path) : read_legacy(path);
 
   const Dict* dict = std::get_if<Dict>(&root->v);
   if (!dict) throw InputError(fmt::format("{}: holds no dict of tensors", path));
@@ -343,7 +418,8 @@ std::map<std::string, torch::Tensor> read_pth_state_dict(const std::string& path
     if (!name) throw InputError(fmt::format("{}: state dict has a key that is not a string", path));
     const auto* tensor = std::get_if<torch::Tensor>(&value->v);
     if (!tensor) throw InputError(fmt::format("{}: entry '{}' is not a tensor", path, *name));
-    tensors.emplace(*name, *tensor);
+    // Own, contiguous memory: no view into a shared storage survives the load.
+    tensors.emplace(*name, tensor->clone(at::MemoryFormat::Contiguous));
   }
   return tensors;
 }
