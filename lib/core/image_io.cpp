@@ -1,0 +1,36 @@
+#include "core/image_io.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "core/errors.h"
+
+namespace lidere {
+
+torch::Tensor read_image_rgb(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such image file", path));
+  cv::Mat image;
+  try {
+    image = cv::imread(path, cv::IMREAD_UNCHANGED);
+  } catch (const cv::Exception& e) {
+    throw InputError(fmt::format("{}: cannot decode image ({})", path, e.what()));
+  }
+  if (image.empty()) throw InputError(fmt::format("{}: cannot decode image (not an image, or corrupt)", path));
+  cv::Mat rgb;
+  switch (image.channels()) {
+    case 1: cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB); break;
+    case 3: cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB); break;
+    case 4: cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB); break;
+    default: throw InputError(fmt::format("{}: unsupported image with {} channels", path, image.channels()));
+  }
+  const double scale = rgb.depth() == CV_16U ? 1.0 / 65535.0 : rgb.depth() == CV_8U ? 1.0 / 255.0 : 1.0;
+  cv::Mat floats;
+  rgb.convertTo(floats, CV_32FC3, scale);
+  const torch::Tensor hwc = torch::from_blob(floats.data, {floats.rows, floats.cols, 3}, torch::kFloat32);
+  return hwc.permute({2, 0, 1}).contiguous();  // copies out of the cv::Mat
+}
+
+}  // namespace lidere
