@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "apps/lidere/commands.h"
-#include "backbones/vit_backbone.h"
+#include "backbones/registry.h"
 #include "core/errors.h"
 
 namespace lidere::cli {
@@ -17,27 +17,15 @@ struct InfoOptions {
   std::vector<int> layers;
 };
 
-const char* layout_name(backbones::VitLayout layout) {
-  switch (layout) {
-    case backbones::VitLayout::kHfDinov3: return "Hugging Face DINOv3ViTModel";
-    case backbones::VitLayout::kHfDinov2: return "Hugging Face Dinov2Model";
-    case backbones::VitLayout::kTimmDinov3: return "timm DINOv3 (Eva)";
-  }
-  return "?";
-}
-
 int run(const InfoOptions& options) {
   if (options.size.size() != 2 && options.size.size() != 1) throw UsageError("--size takes ROWS [COLS]");
   const auto rows = options.size[0], cols = options.size.size() == 2 ? options.size[1] : options.size[0];
-  backbones::LoadedVit vit = backbones::load_vit(options.backbone);
-  const std::string layout = layout_name(vit.layout), weights = vit.weights_path;
-  backbones::VitBackbone backbone(std::move(vit), options.layers);
-  const auto shape = backbone.feature_shape(rows, cols);
-  fmt::print("backbone:     {}\n", weights);
-  fmt::print("layout:       {}\n", layout);
-  fmt::print("architecture: {}\n", backbone.describe());
-  fmt::print("parameters:   {} ({:.1f} M)\n", backbone.parameter_count(), backbone.parameter_count() / 1e6);
-  fmt::print("input:        {}x{} px (stride {})\n", rows, cols, backbone.stride());
+  const auto backbone = backbones::open_backbone(options.backbone, options.layers);
+  const auto shape = backbone->feature_shape(rows, cols);
+  fmt::print("backbone:     {}\n", options.backbone);
+  fmt::print("architecture: {}\n", backbone->describe());
+  fmt::print("parameters:   {} ({:.1f} M)\n", backbone->parameter_count(), backbone->parameter_count() / 1e6);
+  fmt::print("input:        {}x{} px (stride {})\n", rows, cols, backbone->stride());
   fmt::print("features:     {} channels on a {}x{} grid ({} tokens)\n", shape.channels, shape.grid.rows,
              shape.grid.cols, shape.grid.tokens());
   return static_cast<int>(ExitCode::kOk);
@@ -49,10 +37,7 @@ CommandAction add_info(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
   CLI::App* cmd = app.add_subcommand("info", "Describe a backbone: the architecture found, its parameter count, "
                                              "and the feature grid and channels for an input size");
-  cmd->add_option("--backbone", options->backbone,
-                  "A DINOv2/DINOv3 checkpoint: a Hugging Face folder (model.safetensors + config.json), or a "
-                  ".safetensors/.pth file in the Hugging Face or timm layout")
-      ->required();
+  cmd->add_option("--backbone", options->backbone, backbones::kBackboneHelp)->default_val("efficientnet-lite0");
   cmd->add_option("--size", options->size, "Input size in pixels: ROWS [COLS] (default 512 512)")->expected(1, 2);
   cmd->add_option("--layers", options->layers,
                   "Blocks whose outputs are concatenated after the final one (default: [3, 7, 10] for 12 blocks)")

@@ -41,8 +41,8 @@ VitBackbone::VitBackbone(LoadedVit vit, std::vector<int> layers) : vit_(std::mov
 }
 
 std::string VitBackbone::describe() const {
-  return fmt::format("{}; features: final norm + blocks [{}]", vit_.model->config().describe(),
-                     fmt::join(layers_, ", "));
+  return fmt::format("{}, {}; features: final norm + blocks [{}]", vit_.model->config().describe(),
+                     layout_name(vit_.layout), fmt::join(layers_, ", "));
 }
 
 std::int64_t VitBackbone::parameter_count() const {

@@ -156,6 +156,15 @@ VitConfig infer_config(const TensorFile& weights, VitLayout layout, const nlohma
 
 }  // namespace
 
+const char* layout_name(VitLayout layout) {
+  switch (layout) {
+    case VitLayout::kHfDinov3: return "Hugging Face DINOv3ViTModel layout";
+    case VitLayout::kHfDinov2: return "Hugging Face Dinov2 layout";
+    case VitLayout::kTimmDinov3: return "timm DINOv3 layout";
+  }
+  return "unknown layout";
+}
+
 VitLayout detect_vit_layout(const TensorFile& file) {
   if (has(file, "layer.0.attention.q_proj.weight") || has(file, "model.layer.0.attention.q_proj.weight")) {
     return VitLayout::kHfDinov3;

