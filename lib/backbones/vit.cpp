@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <torch/nn/init.h>
 
 #include "backbones/backbone.h"
 #include "core/errors.h"
@@ -58,6 +60,7 @@ VitBlockImpl::VitBlockImpl(const VitConfig& config) : config_(config) {
   const auto D = config.hidden;
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D}).eps(config.layer_norm_eps)));
   auto attention = register_module("attention", std::make_shared<ParameterHolder>());
+  attention_holder_ = attention;
   q_ = attention->child("q_proj", linear(D, D, config.query_bias));
   k_ = attention->child("k_proj", linear(D, D, config.key_bias));
   v_ = attention->child("v_proj", linear(D, D, config.value_bias));
@@ -71,11 +74,31 @@ VitBlockImpl::VitBlockImpl(const VitConfig& config) : config_(config) {
   scale2_ = register_module("layer_scale2", std::make_shared<ParameterHolder>())->add("lambda1", torch::ones({D}));
 }
 
+void VitBlockImpl::add_lora(std::int64_t rank, double alpha) {
+  if (rank <= 0) throw UsageError(fmt::format("LoRA rank must be positive, got {}", rank));
+  const auto D = config_.hidden;
+  auto* holder = static_cast<ParameterHolder*>(attention_holder_.get());
+  const auto options = q_->weight.options();
+  lora_a_ = holder->add("lora_A", torch::empty({rank, D}, options));
+  lora_b_ = holder->add("lora_B", torch::zeros({3 * D, rank}, options));
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_uniform_(lora_a_, std::sqrt(5.0));
+  lora_scale_ = alpha / static_cast<double>(rank);
+}
+
 torch::Tensor VitBlockImpl::attention(const torch::Tensor& x, const torch::Tensor& rope_cos,
                                       const torch::Tensor& rope_sin) {
   const auto B = x.size(0), N = x.size(1), H = config_.heads, d = config_.head_dim();
   auto split_heads = [&](const torch::Tensor& t) { return t.view({B, N, H, d}).transpose(1, 2); };  // (B, H, N, d)
-  torch::Tensor q = split_heads(q_->forward(x)), k = split_heads(k_->forward(x)), v = split_heads(v_->forward(x));
+  torch::Tensor q_in = q_->forward(x), k_in = k_->forward(x), v_in = v_->forward(x);
+  if (lora_a_.defined()) {
+    const torch::Tensor delta = torch::matmul(torch::matmul(x, lora_a_.t()), lora_b_.t()) * lora_scale_;
+    const auto D = config_.hidden;
+    q_in = q_in + delta.narrow(-1, 0, D);
+    k_in = k_in + delta.narrow(-1, D, D);
+    v_in = v_in + delta.narrow(-1, 2 * D, D);
+  }
+  torch::Tensor q = split_heads(q_in), k = split_heads(k_in), v = split_heads(v_in);
   if (rope_cos.defined()) {
     // RoPE on the patch tokens only; CLS and registers keep their content.
     const auto patches = rope_cos.size(0), prefix = N - patches;
@@ -112,6 +135,11 @@ VisionTransformerImpl::VisionTransformerImpl(const VitConfig& config) : config_(
   auto layers = register_module("layer", std::make_shared<ParameterHolder>());
   for (std::int64_t i = 0; i < config.depth; ++i) blocks_.push_back(layers->child(std::to_string(i), VitBlock(config)));
   norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D}).eps(config.layer_norm_eps)));
+}
+
+void VisionTransformerImpl::enable_lora(std::int64_t rank, double alpha) {
+  for (auto& p : parameters()) p.set_requires_grad(false);
+  for (auto& block : blocks_) block->add_lora(rank, alpha);
 }
 
 torch::Tensor VisionTransformerImpl::resized_position_embeddings(std::int64_t rows, std::int64_t cols) {

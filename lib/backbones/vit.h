@@ -49,6 +49,11 @@ struct VitConfig {
 class VitBlockImpl : public torch::nn::Module {
  public:
   explicit VitBlockImpl(const VitConfig& config);
+
+  // Adds a LoRA adapter on the fused qkv projection, as the official LoRALinear wraps timm's
+  // attn.qkv: qkv(x) + scale * x A^T B^T with A (rank, D) kaiming-uniform(a=sqrt(5)), B (3D, rank)
+  // zeros, scale = alpha / rank. B's rows are [q; k; v]. Parameters attention.lora_A / lora_B.
+  void add_lora(std::int64_t rank, double alpha);
   // rope: (cos, sin) of shape (P, head_dim) for the P patch tokens, or undefined (DINOv2).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& rope_cos, const torch::Tensor& rope_sin);
 
@@ -61,6 +66,9 @@ class VitBlockImpl : public torch::nn::Module {
   torch::nn::Linear q_{nullptr}, k_{nullptr}, v_{nullptr}, o_{nullptr};
   torch::nn::Linear gate_{nullptr}, up_{nullptr}, down_{nullptr};
   torch::Tensor scale1_, scale2_;
+  std::shared_ptr<torch::nn::Module> attention_holder_;
+  torch::Tensor lora_a_, lora_b_;
+  double lora_scale_ = 0;
 };
 TORCH_MODULE(VitBlock);
 
@@ -74,6 +82,10 @@ class VisionTransformerImpl : public torch::nn::Module {
   std::vector<torch::Tensor> forward(const torch::Tensor& images, const std::vector<int>& taps);
 
   const VitConfig& config() const { return config_; }
+
+  // The paper's "+LoRA" variant: freezes every weight, then adds trainable LoRA adapters on each
+  // block's qkv projection (VitBlockImpl::add_lora); gradients reach only the adapters.
+  void enable_lora(std::int64_t rank = 8, double alpha = 16);
 
  private:
   torch::Tensor embed(const torch::Tensor& images);
