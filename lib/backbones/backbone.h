@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
+
+#include <torch/nn/module.h>
 
 #include <torch/types.h>
 
@@ -28,7 +31,12 @@ class Backbone {
   virtual FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const = 0;
   // images: (B, 3, H, W), RGB in [0, 1] -> features (B, C, H / stride, W / stride).
   virtual torch::Tensor features(const torch::Tensor& images) = 0;
+  // Every tensor the features depend on (parameters and buffers), for the cache's fingerprint.
+  virtual std::vector<torch::Tensor> weights() const = 0;
 };
+
+// All parameters and buffers of a module, in registration order.
+std::vector<torch::Tensor> module_weights(const torch::nn::Module& module);
 
 // Bicubic resize of (B, C, h, w) to rows x cols (align_corners=False), as torch's interpolate
 // with a target size; with `antialias`, the antialiased kernel torch uses for downscaling.

@@ -69,6 +69,7 @@ class EfficientNetBackbone : public Backbone {
   std::int64_t stride() const override { return 16; }
   FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const override;
   torch::Tensor features(const torch::Tensor& images) override;
+  std::vector<torch::Tensor> weights() const override { return module_weights(*model_); }
 
   EfficientNetLite model() const { return model_; }
   // (255 x - 127) / 128 for RGB in [0, 1], the normalisation the TF weights were trained with.

@@ -29,6 +29,13 @@ std::int64_t TorchScriptBackbone::parameter_count() const {
   return n;
 }
 
+std::vector<torch::Tensor> TorchScriptBackbone::weights() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : module_.parameters()) out.push_back(p);
+  for (const auto& b : module_.buffers()) out.push_back(b);
+  return out;
+}
+
 std::vector<torch::Tensor> TorchScriptBackbone::run(const torch::Tensor& normalized) const {
   c10::IValue output;
   try {

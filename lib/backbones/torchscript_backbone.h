@@ -30,6 +30,7 @@ class TorchScriptBackbone : public Backbone {
   // Runs the module once on a zero image of that size (cached per size) to learn the shape.
   FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const override;
   torch::Tensor features(const torch::Tensor& images) override;
+  std::vector<torch::Tensor> weights() const override;
 
  private:
   std::vector<torch::Tensor> run(const torch::Tensor& normalized) const;

@@ -24,6 +24,12 @@ torch::Tensor imagenet_normalize(const torch::Tensor& images) {
   return (images - mean) / std;
 }
 
+std::vector<torch::Tensor> module_weights(const torch::nn::Module& module) {
+  std::vector<torch::Tensor> out = module.parameters();
+  for (const auto& b : module.buffers()) out.push_back(b);
+  return out;
+}
+
 std::vector<int> default_vit_layers(std::int64_t depth) {
   const auto d = static_cast<double>(depth);
   return {static_cast<int>(std::lround(d / 3)) - 1, static_cast<int>(std::lround(2 * d / 3)) - 1,

@@ -25,6 +25,7 @@ class VitBackbone : public Backbone {
   std::int64_t stride() const override { return vit_.model->config().patch; }
   FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const override;
   torch::Tensor features(const torch::Tensor& images) override;
+  std::vector<torch::Tensor> weights() const override { return module_weights(*vit_.model); }
 
   const std::vector<int>& layers() const { return layers_; }
   VisionTransformer model() const { return vit_.model; }
