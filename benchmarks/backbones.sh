@@ -15,3 +15,8 @@ PY
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 "$bin" efficientnet-lite0 512 4 5
 "$bin" "$tmp/vits16" 512 4 3
+
+# A training epoch (16 BSDS500 photographs, batch 4) with and without the feature cache.
+images="${LIDERE_SHARED_DIR:-$root/../shared}/datasets/bsds500/images/train"
+"$root/build/benchmarks/cache_epoch" "$images" 256 16 4
+"$root/build/benchmarks/cache_epoch" "$images" 512 16 4
