@@ -13,7 +13,7 @@ mkdir -p "$deps"
 for deb in .device/debs/*.deb; do dpkg -x "$deb" "$deps"; done
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
-  cmake -S . -B build-device -G Ninja -DCMAKE_PREFIX_PATH="$deps/usr" -DLIDERE_CUDA=ON \
+  cmake -S . -B build-device -G Ninja -DCMAKE_PREFIX_PATH="$deps/usr" -DLIDERE_CUDA=ON -DLIDERE_WITH_OPENCV=OFF \
     -DLIDERE_SHARED_DIR="$root/shared" &&
     cmake --build build-device -j 16 &&
     ctest --test-dir build-device --output-on-failure -L 'cuda|unit'

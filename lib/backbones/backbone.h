@@ -35,6 +35,11 @@ class Backbone {
   virtual std::vector<torch::Tensor> weights() const = 0;
 };
 
+// The official pre-processing plus extraction: images (B, 3, h, w) in [0, 1] of any size are
+// resized to the configured input size rows x cols (bicubic, antialiased), then run through the
+// backbone.
+torch::Tensor extract_features(Backbone& backbone, const torch::Tensor& images, std::int64_t rows, std::int64_t cols);
+
 // All parameters and buffers of a module, in registration order.
 std::vector<torch::Tensor> module_weights(const torch::nn::Module& module);
 

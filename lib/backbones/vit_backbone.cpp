@@ -10,26 +10,6 @@
 
 namespace lidere::backbones {
 
-torch::Tensor resize_bicubic(const torch::Tensor& x, std::int64_t rows, std::int64_t cols, bool antialias) {
-  if (x.size(2) == rows && x.size(3) == cols) return x;
-  // The ATen kernels torch.nn.functional.interpolate dispatches to for a target size.
-  return antialias ? at::_upsample_bicubic2d_aa(x, {rows, cols}, /*align_corners=*/false)
-                   : at::upsample_bicubic2d(x, {rows, cols}, /*align_corners=*/false);
-}
-
-torch::Tensor imagenet_normalize(const torch::Tensor& images) {
-  const auto options = images.options();
-  const torch::Tensor mean = torch::tensor({0.485, 0.456, 0.406}, options).view({1, 3, 1, 1});
-  const torch::Tensor std = torch::tensor({0.229, 0.224, 0.225}, options).view({1, 3, 1, 1});
-  return (images - mean) / std;
-}
-
-std::vector<torch::Tensor> module_weights(const torch::nn::Module& module) {
-  std::vector<torch::Tensor> out = module.parameters();
-  for (const auto& b : module.buffers()) out.push_back(b);
-  return out;
-}
-
 std::vector<int> default_vit_layers(std::int64_t depth) {
   const auto d = static_cast<double>(depth);
   return {static_cast<int>(std::lround(d / 3)) - 1, static_cast<int>(std::lround(2 * d / 3)) - 1,

@@ -102,6 +102,15 @@ def main():
                                                  cols // patch, layers)}
         for i, h in enumerate(out.hidden_states):
             tensors[f"hidden.{i}"] = h
+        # The official pre-processing: images of another size resized as SimpleBase.get_features
+        # does (bicubic, antialias) to the input size first.
+        raw = torch.rand(1, 3, rows + 37, cols + 61)
+        resized = F.interpolate(raw, (rows, cols), mode="bicubic", antialias=True)
+        with torch.no_grad():
+            out_raw = model(pixel_values=(resized - MEAN) / STD, output_hidden_states=True)
+        tensors["raw_images"] = raw
+        tensors["raw_features"] = official_features(out_raw.hidden_states, out_raw.last_hidden_state, prefix,
+                                                    rows // patch, cols // patch, layers)
         save_file({k: v.contiguous() for k, v in tensors.items()}, f"{OUT}/{name}/reference.safetensors",
                   metadata={"layers": ",".join(map(str, layers))})
         if cls is DINOv3ViTModel:  # the same model in timm's layout, alone (no config.json)

@@ -21,12 +21,14 @@ using lidere::backbones::EfficientNetBackbone;
 
 bool have_weights() { return std::filesystem::exists(LIDERE_EFFNET_WEIGHTS); }
 
+#ifdef LIDERE_WITH_OPENCV
 // Centre square of 224/256 of the shorter side, resized to 224 (the TF evaluation crop).
 torch::Tensor center_crop_224(const torch::Tensor& image) {
   const auto H = image.size(1), W = image.size(2), side = std::min(H, W) * 224 / 256;
   const torch::Tensor crop = image.narrow(1, (H - side) / 2, side).narrow(2, (W - side) / 2, side).unsqueeze(0);
   return lidere::backbones::resize_images(crop, 224, 224);
 }
+#endif
 
 }  // namespace
 

@@ -78,10 +78,14 @@ CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden s
       const torch::Tensor features = backbone.features(reference.at("images"));
       const double feature_err = rel_error(features, reference.at("features"));
       CATCH_CHECK(feature_err <= kTolerance);
-      const auto shape = backbone.feature_shape(reference.at("images").size(2), reference.at("images").size(3));
+      const auto rows = reference.at("images").size(2), cols = reference.at("images").size(3);
+      const double raw_err = rel_error(extract_features(backbone, reference.at("raw_images"), rows, cols),
+                                       reference.at("raw_features"));
+      CATCH_CHECK(raw_err <= kTolerance);
+      const auto shape = backbone.feature_shape(rows, cols);
       CATCH_REQUIRE(features.sizes() == torch::IntArrayRef({2, shape.channels, shape.grid.rows, shape.grid.cols}));
-      fmt::print("{}: {}; worst block {:.1e}, final {:.1e}, features {:.1e}\n", name, vit.model->config().describe(),
-                 worst, final_err, feature_err);
+      fmt::print("{}: {}; worst block {:.1e}, final {:.1e}, features {:.1e}, resized input {:.1e}\n", name,
+                 vit.model->config().describe(), worst, final_err, feature_err, raw_err);
     }
   }
 }
