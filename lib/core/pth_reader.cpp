@@ -8,6 +8,7 @@
 #include <functional>
 #include <iterator>
 #include <memory>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -231,12 +232,12 @@ class Unpickler {
     fail("MARK not found");
   }
   void memo(std::size_t index) {
-    if (memo_.size() <= index) memo_.resize(index + 1);
     memo_[index] = top();
   }
   ValuePtr recall(std::size_t index) {
-    if (index >= memo_.size() || !memo_[index]) fail(fmt::format("memo entry {} is not defined", index));
-    return memo_[index];
+    const auto it = memo_.find(index);
+    if (it == memo_.end()) fail(fmt::format("memo entry {} is not defined", index));
+    return it->second;
   }
 
   template <typename T>
@@ -279,13 +280,19 @@ class Unpickler {
       const auto strides = int_tuple(args.items[3], "tensor stride");
       if (sizes.size() != strides.size()) fail("tensor size and stride differ in length");
       // Bounds: the largest element index must lie inside the storage.
+      if (offset < 0) fail("negative storage offset");
       std::int64_t last = offset;
+      bool empty = false;
       for (std::size_t i = 0; i < sizes.size(); ++i) {
         if (sizes[i] < 0 || strides[i] < 0) fail("negative tensor size or stride");
-        if (sizes[i] == 0) last = -1;
-        if (last >= 0) last += (sizes[i] - 1) * strides[i];
+        empty = empty || sizes[i] == 0;
+        std::int64_t extent = 0;
+        if (sizes[i] > 0 && (__builtin_mul_overflow(sizes[i] - 1, strides[i], &extent) ||
+                             __builtin_add_overflow(last, extent, &last))) {
+          fail("tensor size or stride overflows");
+        }
       }
-      if (offset < 0 || last >= storage.numel()) fail("tensor reaches outside its storage");
+      if (!empty && last >= storage.numel()) fail("tensor reaches outside its storage");
       // A view for now: legacy files fill the storage after the pickle (see read_pth_state_dict).
       return make(storage.as_strided(sizes, strides, offset));
     }
@@ -302,15 +309,35 @@ class Unpickler {
   std::size_t size_;
   std::size_t pos_;
   std::vector<ValuePtr> stack_;
-  std::vector<ValuePtr> memo_;
+  std::unordered_map<std::size_t, ValuePtr> memo_;  // sparse: indices come from the file
 };
 
-torch::Tensor allocate_storage(const StorageRef& ref) {
+// Allocates a storage, refusing sizes that the file cannot hold (`max_bytes`): a corrupt or
+// hostile size must give an error naming the file, not an allocation failure.
+torch::Tensor allocate_storage(const std::string& path, const StorageRef& ref, std::uint64_t max_bytes) {
+  const std::uint64_t element = c10::elementSize(ref.dtype);
+  if (ref.numel < 0 || static_cast<std::uint64_t>(ref.numel) > max_bytes / element) {
+    throw InputError(fmt::format("{}: not a readable PyTorch checkpoint: storage '{}' claims {} elements of {}, more "
+                                 "than the file holds",
+                                 path, ref.key, ref.numel, c10::toString(ref.dtype)));
+  }
   return torch::empty({ref.numel}, torch::TensorOptions().dtype(ref.dtype));
 }
 
 // torch.save's zip format (torch >= 1.6): data.pkl plus one record per storage.
+ValuePtr read_zip_unchecked(const std::string& path);
+
 ValuePtr read_zip(const std::string& path) {
+  try {
+    return read_zip_unchecked(path);
+  } catch (const c10::Error& e) {
+    // The zip reader (miniz) reports damage as c10::Error: turn it into an error about the file.
+    throw InputError(fmt::format("{}: damaged torch.save archive ({})", path,
+                                 std::string(e.what_without_backtrace()).substr(0, 160)));
+  }
+}
+
+ValuePtr read_zip_unchecked(const std::string& path) {
   std::unique_ptr<caffe2::serialize::PyTorchStreamReader> archive;
   try {
     archive = std::make_unique<caffe2::serialize::PyTorchStreamReader>(path);
@@ -327,7 +354,7 @@ ValuePtr read_zip(const std::string& path) {
       throw InputError(fmt::format("{}: not a readable PyTorch checkpoint: storage record '{}' is missing", path, record));
     }
     auto [data, nbytes] = archive->getRecord(record);
-    torch::Tensor storage = allocate_storage(ref);
+    torch::Tensor storage = allocate_storage(path, ref, nbytes);
     if (nbytes != storage.nbytes()) {
       throw InputError(fmt::format("{}: storage '{}' holds {} bytes, {} elements of {} need {}", path, ref.key, nbytes,
                                    ref.numel, c10::toString(ref.dtype), storage.nbytes()));
@@ -359,7 +386,7 @@ ValuePtr read_legacy(const std::string& path) {
   std::map<std::string, torch::Tensor> storages;
   StorageProvider provider = [&](const StorageRef& ref) {
     auto it = storages.find(ref.key);
-    if (it == storages.end()) it = storages.emplace(ref.key, allocate_storage(ref)).first;
+    if (it == storages.end()) it = storages.emplace(ref.key, allocate_storage(path, ref, bytes.size())).first;
     return it->second;
   };
   std::size_t pos = sizeof(kHeader);
