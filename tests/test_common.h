@@ -5,11 +5,14 @@
 #define CATCH_CONFIG_PREFIX_ALL
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include <unistd.h>
+
+#include <torch/types.h>
 
 namespace lidere::testing {
 
@@ -58,6 +61,11 @@ std::string thrown_message(F&& f) {
     return e.what();
   }
   return "<no exception>";
+}
+
+// max|ours - reference| / max(1, max|reference|): the parity measure of the backbone tests.
+inline double relative_error(const torch::Tensor& ours, const torch::Tensor& reference) {
+  return (ours - reference).abs().max().item<double>() / std::max(1.0, reference.abs().max().item<double>());
 }
 
 }  // namespace lidere::testing

@@ -113,8 +113,11 @@ torch::Tensor EfficientNetLiteImpl::classify(const torch::Tensor& images) {
 
 torch::Tensor EfficientNetBackbone::normalize(const torch::Tensor& images) { return (images * 255.0 - 127.0) / 128.0; }
 
-EfficientNetBackbone::EfficientNetBackbone(const std::string& weights) : weights_(weights) {
-  load_state_dict(*model_, load_tensor_file(weights), /*strict=*/true);
+EfficientNetBackbone::EfficientNetBackbone(const std::string& weights)
+    : EfficientNetBackbone(load_tensor_file(weights)) {}
+
+EfficientNetBackbone::EfficientNetBackbone(const TensorFile& weights) {
+  load_state_dict(*model_, weights, /*strict=*/true);
   model_->eval();  // BatchNorm with the stored running statistics
   for (auto& p : model_->parameters()) p.set_requires_grad(false);
 }

@@ -15,6 +15,7 @@
 #include <torch/nn/modules/linear.h>
 
 #include "backbones/backbone.h"
+#include "core/tensor_file.h"
 
 namespace lidere::backbones {
 
@@ -61,8 +62,9 @@ torch::Tensor pad_same(const torch::Tensor& x, std::int64_t kernel, std::int64_t
 // L2-normalised per stage, concatenated [stride 8, stride 16, stride 32]: 472 channels.
 class EfficientNetBackbone : public Backbone {
  public:
-  // `weights`: the package's .pth (or a safetensors copy with the same names).
+  // `weights`: the package's .pth (or a safetensors copy with the same names), or its tensors.
   explicit EfficientNetBackbone(const std::string& weights);
+  explicit EfficientNetBackbone(const TensorFile& weights);
 
   std::string describe() const override;
   std::int64_t parameter_count() const override;
@@ -77,7 +79,6 @@ class EfficientNetBackbone : public Backbone {
 
  private:
   EfficientNetLite model_;
-  std::string weights_;
 };
 
 }  // namespace lidere::backbones

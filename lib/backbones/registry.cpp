@@ -48,9 +48,10 @@ std::unique_ptr<Backbone> open_backbone(const std::string& spec, const std::vect
     return std::make_unique<TorchScriptBackbone>(spec);
   }
   if (fs::is_regular_file(spec)) {
-    // An EfficientNet-Lite checkpoint is recognised by its stem.
+    // Read once; an EfficientNet-Lite checkpoint is recognised by its stem, anything else is a ViT.
     const TensorFile file = load_tensor_file(spec);
-    if (file.contains("_conv_stem.weight")) return std::make_unique<EfficientNetBackbone>(spec);
+    if (file.contains("_conv_stem.weight")) return std::make_unique<EfficientNetBackbone>(file);
+    return std::make_unique<VitBackbone>(load_vit(file, spec), vit_layers);
   }
   return std::make_unique<VitBackbone>(load_vit(spec), vit_layers);
 }

@@ -243,23 +243,25 @@ TensorFile map_to_vit_names(const TensorFile& file, VitLayout layout) {
 }
 
 LoadedVit load_vit(const std::string& path) {
-  fs::path weights_path = path, config_path;
+  fs::path weights_path = path;
   if (fs::is_directory(weights_path)) {
     weights_path = weights_path / "model.safetensors";
     if (!fs::exists(weights_path)) throw InputError(fmt::format("{}: folder has no model.safetensors", path));
   } else if (!fs::exists(weights_path)) {
     throw InputError(fmt::format("{}: no such file or folder", path));
   }
-  config_path = weights_path.parent_path() / "config.json";
+  return load_vit(load_tensor_file(weights_path.string()), weights_path.string());
+}
 
-  const TensorFile raw = load_tensor_file(weights_path.string());
+LoadedVit load_vit(const TensorFile& raw, const std::string& weights_path) {
+  const fs::path config_path = fs::path(weights_path).parent_path() / "config.json";
   const VitLayout layout = detect_vit_layout(raw);
   const TensorFile weights = map_to_vit_names(raw, layout);
   nlohmann::json config;
   if (fs::exists(config_path)) config = read_config(config_path);
   const VitConfig vit_config = infer_config(weights, layout, config, config_path.string());
 
-  LoadedVit loaded{VisionTransformer(vit_config), layout, weights_path.string()};
+  LoadedVit loaded{VisionTransformer(vit_config), layout, weights_path};
   load_state_dict(*loaded.model, weights, /*strict=*/true);
   loaded.model->eval();
   for (auto& p : loaded.model->parameters()) p.set_requires_grad(false);  // frozen backbone

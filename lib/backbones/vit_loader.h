@@ -35,6 +35,10 @@ struct LoadedVit {
 // that is damaged, holds another architecture, or does not match its config.
 LoadedVit load_vit(const std::string& path);
 
+// The same for tensors already read from `weights_path` (its config.json, if any, is used), so a
+// caller that inspected the file to choose the backbone does not read it twice.
+LoadedVit load_vit(const TensorFile& raw, const std::string& weights_path);
+
 // "Hugging Face DINOv3ViTModel", ...
 const char* layout_name(VitLayout layout);
 

@@ -97,12 +97,10 @@ CATCH_TEST_CASE("EfficientNet-Lite0 matches the reference PyTorch implementation
   EfficientNetBackbone backbone(LIDERE_EFFNET_WEIGHTS);
   torch::NoGradGuard no_grad;
   const torch::Tensor pixels = reference.at("pixels");
-  auto rel_error = [](const torch::Tensor& a, const torch::Tensor& b) {
-    return (a - b).abs().max().item<double>() / std::max(1.0, b.abs().max().item<double>());
-  };
+  using lidere::testing::relative_error;
   const auto blocks = backbone.model()->forward_blocks(pixels, {4, 10, 15});
-  CATCH_CHECK(rel_error(blocks[0], reference.at("block.4")) < 1e-4);
-  CATCH_CHECK(rel_error(blocks[1], reference.at("block.10")) < 1e-4);
-  CATCH_CHECK(rel_error(blocks[2], reference.at("block.15")) < 1e-4);
-  CATCH_CHECK(rel_error(backbone.model()->classify(pixels), reference.at("logits")) < 1e-4);
+  CATCH_CHECK(relative_error(blocks[0], reference.at("block.4")) < 1e-4);
+  CATCH_CHECK(relative_error(blocks[1], reference.at("block.10")) < 1e-4);
+  CATCH_CHECK(relative_error(blocks[2], reference.at("block.15")) < 1e-4);
+  CATCH_CHECK(relative_error(backbone.model()->classify(pixels), reference.at("logits")) < 1e-4);
 }

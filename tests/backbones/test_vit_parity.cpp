@@ -21,9 +21,7 @@ using namespace lidere::backbones;
 
 constexpr double kTolerance = 1e-4;  // float32, relative to the reference's largest magnitude
 
-double rel_error(const torch::Tensor& ours, const torch::Tensor& reference) {
-  return (ours - reference).abs().max().item<double>() / std::max(1.0, reference.abs().max().item<double>());
-}
+using lidere::testing::relative_error;
 
 // Writes the reference models once per test run. Empty when the test environment has no
 // transformers (a skip); a script that fails otherwise fails the test with its log.
@@ -66,20 +64,20 @@ CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden s
       const auto outputs = vit.model->forward(reference.at("pixel_values"), taps);
       double worst = 0;
       for (int i = 0; i < depth; ++i) {
-        const double err = rel_error(outputs[i], reference.at(fmt::format("hidden.{}", i + 1)));
+        const double err = relative_error(outputs[i], reference.at(fmt::format("hidden.{}", i + 1)));
         CATCH_INFO(fmt::format("block {}: {:.2e}", i, err));
         CATCH_CHECK(err <= kTolerance);
         worst = std::max(worst, err);
       }
-      const double final_err = rel_error(outputs.back(), reference.at("last_hidden_state"));
+      const double final_err = relative_error(outputs.back(), reference.at("last_hidden_state"));
       CATCH_CHECK(final_err <= kTolerance);
       // The official feature pipeline from images in [0, 1].
       VitBackbone backbone(vit);
       const torch::Tensor features = backbone.features(reference.at("images"));
-      const double feature_err = rel_error(features, reference.at("features"));
+      const double feature_err = relative_error(features, reference.at("features"));
       CATCH_CHECK(feature_err <= kTolerance);
       const auto rows = reference.at("images").size(2), cols = reference.at("images").size(3);
-      const double raw_err = rel_error(extract_features(backbone, reference.at("raw_images"), rows, cols),
+      const double raw_err = relative_error(extract_features(backbone, reference.at("raw_images"), rows, cols),
                                        reference.at("raw_features"));
       CATCH_CHECK(raw_err <= kTolerance);
       const auto shape = backbone.feature_shape(rows, cols);
@@ -103,7 +101,7 @@ CATCH_TEST_CASE("timm's DINOv3 layout loads through the key mapping, hyperparame
     CATCH_REQUIRE(vit.layout == VitLayout::kTimmDinov3);
     torch::NoGradGuard no_grad;
     const auto out = vit.model->forward(reference.at("pixel_values"), {-1});
-    CATCH_REQUIRE(rel_error(out[0], reference.at("last_hidden_state")) <= kTolerance);
+    CATCH_REQUIRE(relative_error(out[0], reference.at("last_hidden_state")) <= kTolerance);
   }
 }
 
