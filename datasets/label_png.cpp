@@ -79,4 +79,52 @@ torch::Tensor read_label_png(const std::string& path) {
   return wide ? labels.to(torch::kInt64).bitwise_and(0xffff) : labels.to(torch::kInt64);
 }
 
+void write_label_png(const std::string& path, const torch::Tensor& labels,
+                     const std::vector<std::array<std::uint8_t, 3>>& palette) {
+  const bool indexed = palette.size() <= 256;
+  const torch::Tensor pixels = labels.to(indexed ? torch::kUInt8 : torch::kInt32).contiguous().cpu();
+  const auto rows = static_cast<png_uint_32>(pixels.size(0)), cols = static_cast<png_uint_32>(pixels.size(1));
+  const std::string temporary = path + ".tmp";
+  std::unique_ptr<FILE, int (*)(FILE*)> file(std::fopen(temporary.c_str(), "wb"), &std::fclose);
+  if (!file) throw InputError(fmt::format("{}: cannot write label file", path));
+  PngError error;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &error, on_error, on_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info) {
+    png_destroy_write_struct(&png, &info);
+    throw InputError(fmt::format("{}: out of memory writing PNG", path));
+  }
+  // Rows as big-endian 16-bit values when not indexed (PNG's byte order).
+  std::vector<png_byte> row(static_cast<std::size_t>(cols) * (indexed ? 1 : 2));
+  std::vector<png_color> colours;
+  for (const auto& c : palette) colours.push_back({c[0], c[1], c[2]});
+  if (setjmp(png_jmpbuf(png))) {
+    png_destroy_write_struct(&png, &info);
+    throw InputError(fmt::format("{}: cannot write PNG ({})", path, error.message));
+  }
+  png_init_io(png, file.get());
+  png_set_IHDR(png, info, cols, rows, indexed ? 8 : 16, indexed ? PNG_COLOR_TYPE_PALETTE : PNG_COLOR_TYPE_GRAY,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  if (indexed && !colours.empty()) png_set_PLTE(png, info, colours.data(), static_cast<int>(colours.size()));
+  png_write_info(png, info);
+  for (png_uint_32 r = 0; r < rows; ++r) {
+    if (indexed) {
+      const auto* src = pixels.data_ptr<std::uint8_t>() + static_cast<std::size_t>(r) * cols;
+      std::copy(src, src + cols, row.begin());
+    } else {
+      const auto* src = pixels.data_ptr<std::int32_t>() + static_cast<std::size_t>(r) * cols;
+      for (png_uint_32 c = 0; c < cols; ++c) {
+        row[2 * c] = static_cast<png_byte>((src[c] >> 8) & 0xFF);
+        row[2 * c + 1] = static_cast<png_byte>(src[c] & 0xFF);
+      }
+    }
+    png_write_row(png, row.data());
+  }
+  png_write_end(png, info);
+  png_destroy_write_struct(&png, &info);
+  if (std::fflush(file.get()) != 0) throw InputError(fmt::format("{}: cannot write label file", path));
+  file.reset();
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw InputError(fmt::format("{}: cannot write label file", path));
+}
+
 }  // namespace lidere::datasets

@@ -27,14 +27,15 @@ void require_file(const std::string& path, const std::string& context) {
   if (!fs::is_regular_file(path)) throw InputError(fmt::format("{}: {} does not exist", context, path));
 }
 
-bool is_image(const fs::path& p) {
+}  // namespace
+
+bool is_image_file(const std::filesystem::path& p) {
   static const char* kExtensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
   std::string ext = p.extension().string();
   std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
   return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
 }
 
-}  // namespace
 
 std::vector<SegmentationSample> samples_from_list(const std::string& list_file) {
   auto in = open_text(list_file, "split list");
@@ -63,7 +64,7 @@ std::vector<SegmentationSample> samples_from_folder(const std::string& root) {
   }
   std::vector<SegmentationSample> samples;
   for (const auto& entry : fs::directory_iterator(images)) {
-    if (!entry.is_regular_file() || !is_image(entry.path())) continue;
+    if (!entry.is_regular_file() || !is_image_file(entry.path())) continue;
     const fs::path label = labels / (entry.path().stem().string() + ".png");
     if (!fs::is_regular_file(label)) {
       throw InputError(fmt::format("{}: no label for this image (expected {})", entry.path().string(), label.string()));
@@ -120,8 +121,10 @@ void validate_samples(const std::vector<SegmentationSample>& samples, const Labe
     if (bad.any().item<bool>()) {
       const std::int64_t value = label.masked_select(bad)[0].item<std::int64_t>();
       const std::int64_t count = (label == value).sum().item<std::int64_t>();
-      throw InputError(fmt::format("{}: label value {} ({} pixels) is not a class (0..{}) nor the ignore index {}",
-                                   s.label, value, count, labels.classes() - 1, labels.ignore_index));
+      throw InputError(fmt::format("{}: label value {} ({} pixels) is not a class (0..{}) nor the ignore index {} "
+                                   "(if it marks unlabelled pixels: --set ignore_index={} or \"ignore_index\" in "
+                                   "the dataset's lidere.json)",
+                                   s.label, value, count, labels.classes() - 1, labels.ignore_index, value));
     }
   }
 }

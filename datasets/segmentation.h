@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct LabelSpace {
   std::int64_t ignore_index = 255;  // a label value that is not a class and is left out of the loss
   std::int64_t classes() const { return static_cast<std::int64_t>(class_names.size()); }
 };
+
+// Whether a file's extension is one of the image formats we read (JPEG, PNG, BMP, TIFF, WebP).
+bool is_image_file(const std::filesystem::path& path);
 
 std::vector<SegmentationSample> samples_from_list(const std::string& list_file);
 std::vector<SegmentationSample> samples_from_folder(const std::string& root);

@@ -33,7 +33,13 @@ int main(int argc, char** argv) {
   std::vector<Registered> commands;
   try {
     using AddFn = lidere::cli::CommandAction (*)(CLI::App&);
-    for (AddFn add : {&lidere::cli::add_check_golden, &lidere::cli::add_info, &lidere::cli::add_inspect}) {
+    const std::vector<AddFn> kCommands = {
+#if defined(LIDERE_WITH_OPENCV)
+        &lidere::cli::add_train,       &lidere::cli::add_eval, &lidere::cli::add_predict,
+        &lidere::cli::add_sample_data,
+#endif
+        &lidere::cli::add_check_golden, &lidere::cli::add_info, &lidere::cli::add_inspect};
+    for (AddFn add : kCommands) {
       const std::size_t before = app.get_subcommands({}).size();
       lidere::cli::CommandAction run = add(app);
       commands.push_back({app.get_subcommands({})[before], std::move(run)});

@@ -33,6 +33,8 @@ class Backbone {
   virtual torch::Tensor features(const torch::Tensor& images) = 0;
   // Every tensor the features depend on (parameters and buffers), for the cache's fingerprint.
   virtual std::vector<torch::Tensor> weights() const = 0;
+  // Moves the weights to `device`; features() then expects images there.
+  virtual void to(torch::Device device) = 0;
 };
 
 // The official pre-processing plus extraction: images (B, 3, h, w) in [0, 1] of any size are

@@ -72,6 +72,7 @@ class EfficientNetBackbone : public Backbone {
   FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const override;
   torch::Tensor features(const torch::Tensor& images) override;
   std::vector<torch::Tensor> weights() const override { return module_weights(*model_); }
+  void to(torch::Device device) override { model_->to(device); }
 
   EfficientNetLite model() const { return model_; }
   // (255 x - 127) / 128 for RGB in [0, 1], the normalisation the TF weights were trained with.

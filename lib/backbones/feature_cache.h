@@ -35,6 +35,7 @@ class CachedBackbone : public Backbone {
   // computed now or read back, so that a run sees the same values either way.
   torch::Tensor features(const torch::Tensor& images) override;
   std::vector<torch::Tensor> weights() const override { return inner_->weights(); }
+  void to(torch::Device device) override { inner_->to(device); }
 
   std::int64_t hits() const { return hits_; }
   std::int64_t misses() const { return misses_; }

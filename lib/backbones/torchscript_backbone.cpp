@@ -74,7 +74,7 @@ FeatureShape TorchScriptBackbone::feature_shape(std::int64_t rows, std::int64_t 
   const auto it = shapes_.find(key);
   if (it != shapes_.end()) return it->second;
   torch::NoGradGuard no_grad;
-  const auto maps = run(torch::zeros({1, 3, rows, cols}));
+  const auto maps = run(torch::zeros({1, 3, rows, cols}, torch::TensorOptions().device(device_)));
   FeatureShape shape{0, {maps[0].size(2), maps[0].size(3)}};
   for (const auto& m : maps) shape.channels += m.size(1);
   if (rows % shape.grid.rows != 0 || cols % shape.grid.cols != 0 || rows / shape.grid.rows != cols / shape.grid.cols) {

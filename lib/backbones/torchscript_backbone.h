@@ -31,11 +31,16 @@ class TorchScriptBackbone : public Backbone {
   FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const override;
   torch::Tensor features(const torch::Tensor& images) override;
   std::vector<torch::Tensor> weights() const override;
+  void to(torch::Device device) override {
+    module_.to(device);
+    device_ = device;
+  }
 
  private:
   std::vector<torch::Tensor> run(const torch::Tensor& normalized) const;
 
   std::string path_;
+  torch::Device device_ = torch::kCPU;
   mutable torch::jit::Module module_;
   mutable std::map<std::pair<std::int64_t, std::int64_t>, FeatureShape> shapes_;
   static constexpr std::int64_t kProbeSize = 224;

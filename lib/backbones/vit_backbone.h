@@ -26,6 +26,7 @@ class VitBackbone : public Backbone {
   FeatureShape feature_shape(std::int64_t rows, std::int64_t cols) const override;
   torch::Tensor features(const torch::Tensor& images) override;
   std::vector<torch::Tensor> weights() const override { return module_weights(*vit_.model); }
+  void to(torch::Device device) override { vit_.model->to(device); }
 
   const std::vector<int>& layers() const { return layers_; }
   VisionTransformer model() const { return vit_.model; }

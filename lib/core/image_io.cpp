@@ -33,4 +33,19 @@ torch::Tensor read_image_rgb(const std::string& path) {
   return hwc.permute({2, 0, 1}).contiguous();  // copies out of the cv::Mat
 }
 
+void write_image_rgb(const std::string& path, const torch::Tensor& image) {
+  torch::Tensor bytes = image.is_floating_point() ? (image.clamp(0, 1) * 255.0).round().to(torch::kUInt8) : image.to(torch::kUInt8);
+  bytes = bytes.permute({1, 2, 0}).contiguous().cpu();
+  const cv::Mat rgb(static_cast<int>(bytes.size(0)), static_cast<int>(bytes.size(1)), CV_8UC3, bytes.data_ptr());
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  bool written = false;
+  try {
+    written = cv::imwrite(path, bgr);
+  } catch (const cv::Exception& e) {
+    throw InputError(fmt::format("{}: cannot write image ({})", path, e.what()));
+  }
+  if (!written) throw InputError(fmt::format("{}: cannot write image", path));
+}
+
 }  // namespace lidere

@@ -11,4 +11,8 @@ namespace lidere {
 // Throws InputError naming the file when it is missing or cannot be decoded.
 torch::Tensor read_image_rgb(const std::string& path);
 
+// Writes (3, H, W) RGB, float in [0, 1] or uint8, in the format the extension names (.png, .jpg,
+// ...). Throws InputError naming the file when it cannot be written.
+void write_image_rgb(const std::string& path, const torch::Tensor& image);
+
 }  // namespace lidere

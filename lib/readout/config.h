@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "readout/grid.h"
 
 namespace lidere::readout {
@@ -40,5 +42,10 @@ struct ReadoutConfig {
   // Throws UsageError naming the field when a value is out of range or inconsistent.
   void validate() const;
 };
+
+// The configuration as JSON (checkpoints, run folders) and back; from_json throws
+// nlohmann::json::exception for a missing field and UsageError for an invalid value.
+nlohmann::json readout_config_to_json(const ReadoutConfig& config);
+ReadoutConfig readout_config_from_json(const nlohmann::json& json);
 
 }  // namespace lidere::readout

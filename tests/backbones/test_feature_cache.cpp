@@ -24,6 +24,7 @@ class CountingBackbone : public Backbone {
     return torch::avg_pool2d(images, 2) * weight_;
   }
   std::vector<torch::Tensor> weights() const override { return {weight_}; }
+  void to(torch::Device device) override { weight_ = weight_.to(device); }
 
  private:
   torch::Tensor weight_;

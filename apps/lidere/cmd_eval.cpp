@@ -1,0 +1,91 @@
+// lidere eval: scores a trained readout on a dataset split (mIoU, per-class IoU, pixel accuracy,
+// confusion matrix as CSV and PNG).
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apps/lidere/commands.h"
+#include "apps/lidere/pipeline.h"
+#include "apps/lidere/reports.h"
+#include "core/errors.h"
+#include "datasets/dataset_config.h"
+#include "datasets/segmentation_loader.h"
+#include "tasks/registry.h"
+#include "train/run_dir.h"
+
+namespace lidere::cli {
+namespace {
+
+struct EvalOptions {
+  std::string weights, data, split = "val", out, device = "cpu", backbone;
+  std::int64_t batch = 8, workers = 2, ignore_index = -1;
+  bool quiet = false, json = false;
+};
+
+int run(const EvalOptions& o) {
+  TrainedModel model = load_trained_model(o.weights, o.device, o.backbone);
+  const nlohmann::json stored = model.checkpoint.meta.at("task");
+  const std::int64_t ignore = o.ignore_index >= 0 ? o.ignore_index : stored.value("ignore_index", std::int64_t{255});
+  auto dataset = datasets::open_segmentation_dataset(o.data, o.split, ignore);
+  tasks::check_task_matches(stored, {{"task", "seg"}, {"class_names", dataset.labels.class_names}}, model.path);
+  datasets::validate_samples(dataset.samples, dataset.labels, dataset.description);
+  const auto task = tasks::make_task({{"task", "seg"}, {"class_names", dataset.labels.class_names}, {"ignore_index", ignore}});
+
+  datasets::LoaderSettings settings;
+  settings.rows = model.rows;
+  settings.cols = model.cols;
+  settings.batch = o.batch;
+  const datasets::SegmentationLoader loader(dataset.samples, settings);
+  const train::BatchSource source{loader.evaluation_batches(), loader.images(), [&](std::int64_t i) { return loader.evaluation_batch(i); }};
+  const auto evaluator = train::evaluate(*model.readout, *task, feature_function(*model.backbone, model.rows, model.cols),
+                                         source, model.device, progress_mode(o.quiet), static_cast<int>(o.workers));
+
+  std::filesystem::path out = o.out;
+  if (out.empty()) out = train::RunDir::create("runs", "seg", "eval").path();
+  std::filesystem::create_directories(out);
+  write_evaluation_report(*evaluator, out, o.split);
+
+  const tasks::Metrics metrics = evaluator->metrics();
+  const nlohmann::json details = evaluator->details();
+  if (!o.quiet) {
+    fmt::print(stderr, "{} on {} ({} images, split {}):\n", model.path, o.data, dataset.samples.size(), o.split);
+    for (const auto& [name, value] : metrics.values) fmt::print(stderr, "  {:<20} {:.4f}\n", name, value);
+    fmt::print(stderr, "  per-class IoU:\n");
+    const auto names = details.at("class_names").get<std::vector<std::string>>();
+    for (std::size_t k = 0; k < names.size(); ++k) {
+      const auto& v = details.at("iou").at(k);
+      fmt::print(stderr, "    {:<18} {}\n", names[k], v.is_null() ? std::string("-   (absent)") : fmt::format("{:.4f}", v.get<double>()));
+    }
+    fmt::print(stderr, "results in {} (eval_{}.json, confusion_{}.csv/.png)\n", out.string(), o.split, o.split);
+  }
+  if (o.json) {
+    fmt::print("{}\n", nlohmann::json{{"weights", model.path}, {"data", o.data}, {"split", o.split},
+                                      {"images", dataset.samples.size()}, {"metrics", metrics.to_json()},
+                                      {"details", details}, {"out", out.string()}}.dump(2));
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace
+
+CommandAction add_eval(CLI::App& app) {
+  auto o = std::make_shared<EvalOptions>();
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained readout on a dataset split");
+  cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)")->required();
+  cmd->add_option("--data", o->data, "Dataset folder or dataset config .json")->required();
+  cmd->add_option("--split", o->split, "Split to evaluate (default val)");
+  cmd->add_option("--out", o->out, "Folder for the reports (default runs/seg/evalN)");
+  cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
+  cmd->add_option("--backbone", o->backbone, "Backbone weights if they moved since training (must be the same weights)");
+  cmd->add_option("--batch", o->batch, "Images per batch (default 8)");
+  cmd->add_option("--workers", o->workers, "Batches decoded ahead on worker threads (default 2)");
+  cmd->add_option("--ignore-index", o->ignore_index, "Label value to leave out (default: the checkpoint's)");
+  cmd->add_flag("--quiet,-q", o->quiet, "Only errors (and --json)");
+  cmd->add_flag("--json", o->json, "Print a JSON summary on stdout");
+  return [o] { return run(*o); };
+}
+
+}  // namespace lidere::cli

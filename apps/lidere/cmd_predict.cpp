@@ -1,0 +1,165 @@
+// lidere predict: runs a trained readout on image files and folders (recursively), writing for
+// each image an indexed palette PNG mask at the image's own resolution, a colour overlay, and
+// optionally the class probabilities.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apps/lidere/commands.h"
+#include "apps/lidere/pipeline.h"
+#include "core/errors.h"
+#include "core/image_io.h"
+#include "core/plot.h"
+#include "core/tensor_file.h"
+#include "datasets/label_png.h"
+#include "datasets/segmentation.h"
+#include "datasets/segmentation_loader.h"
+#include "tasks/segmentation/segmentation_task.h"
+#include "train/prefetch.h"
+#include "train/progress.h"
+#include "train/run_dir.h"
+
+namespace lidere::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PredictOptions {
+  std::string weights, out, device = "cpu", backbone;
+  std::vector<std::string> sources;
+  std::int64_t batch = 4, workers = 2;
+  bool probabilities = false, no_overlay = false, quiet = false, json = false;
+};
+
+struct Input {
+  fs::path file;
+  std::string output_stem;  // relative path (without extension) under the output folders
+};
+
+// Every image under the sources, in a stable order, each with the name its outputs get: the path
+// relative to the folder given (so sub-folders are kept), without the extension; where two
+// images would share a name (a.jpg, a.png) the extension is kept in it.
+std::vector<Input> collect_inputs(const std::vector<std::string>& sources) {
+  std::vector<Input> inputs;
+  for (const auto& source : sources) {
+    const fs::path root(source);
+    if (fs::is_directory(root)) {
+      std::vector<fs::path> files;
+      for (const auto& entry : fs::recursive_directory_iterator(root)) {
+        if (entry.is_regular_file() && datasets::is_image_file(entry.path())) files.push_back(entry.path());
+      }
+      std::sort(files.begin(), files.end());
+      for (const auto& f : files) inputs.push_back({f, fs::relative(f, root).replace_extension().string()});
+    } else if (fs::is_regular_file(root)) {
+      inputs.push_back({root, root.stem().string()});
+    } else {
+      throw InputError(fmt::format("{}: no such image file or folder", source));
+    }
+  }
+  if (inputs.empty()) throw InputError("no images found in the given sources (JPEG, PNG, BMP, TIFF, WebP)");
+  std::map<std::string, int> uses;
+  for (const auto& in : inputs) ++uses[in.output_stem];
+  for (auto& in : inputs) {
+    if (uses[in.output_stem] > 1) in.output_stem += "_" + in.file.extension().string().substr(1);
+  }
+  return inputs;
+}
+
+struct LoadedBatch {
+  std::vector<torch::Tensor> originals;
+  torch::Tensor model_input;
+};
+
+int run(const PredictOptions& o) {
+  TrainedModel model = load_trained_model(o.weights, o.device, o.backbone);
+  const auto names = model.checkpoint.meta.at("task").at("class_names").get<std::vector<std::string>>();
+  const auto classes = static_cast<std::int64_t>(names.size());
+  const std::vector<Input> inputs = collect_inputs(o.sources);
+  const fs::path out = o.out.empty() ? train::RunDir::create("runs", "seg", "predict").path() : fs::path(o.out);
+  const auto palette = class_palette(classes);
+  // Overlays skip the palette's black so that every class is visible on the photo.
+  auto overlay_colours = class_palette(classes + 1);
+  overlay_colours.erase(overlay_colours.begin());
+  const torch::Tensor overlay_table = torch::from_blob(overlay_colours.data(), {classes, 3}, torch::kUInt8).to(torch::kFloat) / 255.0;
+
+  const auto batches = static_cast<std::int64_t>((inputs.size() + static_cast<std::size_t>(o.batch) - 1) / static_cast<std::size_t>(o.batch));
+  const auto load = [&](std::int64_t b) {
+    LoadedBatch loaded;
+    std::vector<torch::Tensor> resized;
+    for (std::int64_t i = b * o.batch; i < std::min<std::int64_t>(static_cast<std::int64_t>(inputs.size()), (b + 1) * o.batch); ++i) {
+      loaded.originals.push_back(read_image_rgb(inputs[static_cast<std::size_t>(i)].file.string()));
+      resized.push_back(at::_upsample_bilinear2d_aa(loaded.originals.back().unsqueeze(0), {model.rows, model.cols}, false)[0].clamp(0, 1));
+    }
+    loaded.model_input = torch::stack(resized);
+    return loaded;
+  };
+  train::Prefetcher<LoadedBatch> prefetch(load, 0, batches, static_cast<int>(o.workers));
+  train::Progress progress("predict", static_cast<std::int64_t>(inputs.size()), progress_mode(o.quiet), 0, "img");
+  const auto features = feature_function(*model.backbone, model.rows, model.cols);
+  torch::NoGradGuard no_grad;
+  nlohmann::json written = nlohmann::json::array();
+  std::int64_t done = 0;
+  for (std::int64_t b = 0; b < batches; ++b) {
+    const LoadedBatch batch = prefetch.next();
+    const torch::Tensor logits = model.readout->forward(features(batch.model_input.to(model.device))).to(torch::kFloat).cpu();
+    for (std::size_t i = 0; i < batch.originals.size(); ++i) {
+      const Input& input = inputs[static_cast<std::size_t>(b * o.batch) + i];
+      const torch::Tensor& image = batch.originals[i];
+      const torch::Tensor scores = tasks::upsample_logits(logits.slice(0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(i) + 1),
+                                                          image.size(1), image.size(2))[0];
+      const torch::Tensor mask = scores.argmax(0);
+      const fs::path mask_file = out / "masks" / (input.output_stem + ".png");
+      fs::create_directories(mask_file.parent_path());
+      datasets::write_label_png(mask_file.string(), mask, palette);
+      nlohmann::json entry = {{"image", input.file.string()}, {"mask", mask_file.string()}};
+      if (!o.no_overlay) {
+        const fs::path overlay_file = out / "overlays" / (input.output_stem + ".jpg");
+        fs::create_directories(overlay_file.parent_path());
+        const torch::Tensor colours = overlay_table.index({mask}).permute({2, 0, 1});
+        write_image_rgb(overlay_file.string(), 0.55 * image + 0.45 * colours);
+        entry["overlay"] = overlay_file.string();
+      }
+      if (o.probabilities) {
+        const fs::path prob_file = out / "probabilities" / (input.output_stem + ".safetensors");
+        fs::create_directories(prob_file.parent_path());
+        save_safetensors(prob_file.string(), {{"probabilities", scores.softmax(0).to(torch::kHalf)}},
+                         {{"class_names", nlohmann::json(names).dump()}, {"image", input.file.string()}});
+        entry["probabilities"] = prob_file.string();
+      }
+      written.push_back(entry);
+      progress.update(++done);
+    }
+  }
+  progress.finish();
+  if (!o.quiet) fmt::print(stderr, "{} masks in {}\n", inputs.size(), (out / "masks").string());
+  if (o.json) fmt::print("{}\n", nlohmann::json{{"weights", model.path}, {"out", out.string()}, {"outputs", written}}.dump(2));
+  return static_cast<int>(ExitCode::kOk);
+}
+
+}  // namespace
+
+CommandAction add_predict(CLI::App& app) {
+  auto o = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "Predict masks for images and folders (recursive; JPEG, PNG, BMP, TIFF, WebP)");
+  cmd->add_option("sources", o->sources, "Image files and folders")->required();
+  cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)")->required();
+  cmd->add_option("--out", o->out, "Output folder (default runs/seg/predictN): masks/, overlays/, probabilities/");
+  cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
+  cmd->add_option("--backbone", o->backbone, "Backbone weights if they moved since training (must be the same weights)");
+  cmd->add_option("--batch", o->batch, "Images per batch (default 4)");
+  cmd->add_option("--workers", o->workers, "Batches decoded ahead on worker threads (default 2)");
+  cmd->add_flag("--probabilities", o->probabilities, "Also write class probabilities (float16 safetensors, C x H x W)");
+  cmd->add_flag("--no-overlay", o->no_overlay, "Do not write colour overlays");
+  cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
+  cmd->add_flag("--json", o->json, "Print the written files as JSON on stdout");
+  return [o] { return run(*o); };
+}
+
+}  // namespace lidere::cli

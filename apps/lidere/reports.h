@@ -1,0 +1,19 @@
+// Files people look at after a run or an evaluation: curves, confusion matrices, summaries.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "tasks/task.h"
+#include "train/run_dir.h"
+
+namespace lidere::cli {
+
+// results.png in the run folder: train loss and every validation metric against iterations.
+void draw_training_curves(const train::RunDir& run);
+
+// <dir>/eval_<split>.json (metrics and details), and where the task has a confusion matrix
+// <dir>/confusion_<split>.csv and .png.
+void write_evaluation_report(const tasks::Evaluator& evaluator, const std::filesystem::path& dir, const std::string& split);
+
+}  // namespace lidere::cli

@@ -1,0 +1,93 @@
+#include "datasets/segmentation_loader.h"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include "core/errors.h"
+#include "core/image_io.h"
+#include "core/rng.h"
+#include "datasets/label_png.h"
+
+namespace lidere::datasets {
+namespace {
+
+// Stream purposes, so that order and augmentation never share random numbers.
+constexpr std::uint64_t kOrderStream = 1, kAugmentStream = 2;
+
+torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::int64_t cols) {
+  if (image.size(1) == rows && image.size(2) == cols) return image;
+  return at::_upsample_bilinear2d_aa(image.unsqueeze(0), {rows, cols}, false)[0].clamp(0.0, 1.0);
+}
+
+torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols) {
+  if (label.size(0) == rows && label.size(1) == cols) return label;
+  return at::upsample_nearest2d(label.unsqueeze(0).unsqueeze(0).to(torch::kFloat), {rows, cols})[0][0].to(torch::kLong);
+}
+
+std::pair<torch::Tensor, torch::Tensor> read_pair(const SegmentationSample& sample) {
+  torch::Tensor image = read_image_rgb(sample.image), label = read_label_png(sample.label);
+  if (label.size(0) != image.size(1) || label.size(1) != image.size(2)) {
+    throw InputError(fmt::format("{}: label is {}x{} but its image {} is {}x{}", sample.label, label.size(0),
+                                 label.size(1), sample.image, image.size(1), image.size(2)));
+  }
+  return {image, label};
+}
+
+}  // namespace
+
+torch::Tensor load_model_input(const std::string& path, std::int64_t rows, std::int64_t cols) {
+  return resize_image(read_image_rgb(path), rows, cols);
+}
+
+SegmentationLoader::SegmentationLoader(std::vector<SegmentationSample> samples, LoaderSettings settings)
+    : samples_(std::move(samples)), settings_(std::move(settings)) {
+  if (samples_.empty()) throw InputError("the dataset has no samples");
+}
+
+const SegmentationSample& SegmentationLoader::at_position(std::int64_t position) const {
+  const std::int64_t n = images(), epoch = position / n;
+  // Recomputing an epoch's permutation per sample costs O(n) and keeps the loader stateless.
+  const std::vector<std::int64_t> order = Rng(settings_.seed, {kOrderStream, static_cast<std::uint64_t>(epoch)}).permutation(n);
+  return samples_[static_cast<std::size_t>(order[static_cast<std::size_t>(position % n)])];
+}
+
+tasks::Batch SegmentationLoader::training_batch(std::int64_t step) const {
+  tasks::Batch batch;
+  std::vector<torch::Tensor> images;
+  for (std::int64_t j = 0; j < settings_.batch; ++j) {
+    const std::int64_t position = step * settings_.batch + j;
+    const SegmentationSample& sample = at_position(position);
+    auto [image, label] = read_pair(sample);
+    Rng rng(settings_.seed, {kAugmentStream, static_cast<std::uint64_t>(position)});
+    augment(image, label, settings_.augment, rng);
+    images.push_back(resize_image(image, settings_.rows, settings_.cols));
+    batch.targets.push_back(resize_label(label, settings_.rows, settings_.cols));
+    batch.names.push_back(sample.image);
+  }
+  batch.images = torch::stack(images);
+  return batch;
+}
+
+std::int64_t SegmentationLoader::evaluation_batches(std::int64_t limit) const {
+  const std::int64_t n = limit > 0 ? std::min(limit, images()) : images();
+  return (n + settings_.batch - 1) / settings_.batch;
+}
+
+tasks::Batch SegmentationLoader::evaluation_batch(std::int64_t index, std::int64_t limit) const {
+  const std::int64_t n = limit > 0 ? std::min(limit, images()) : images();
+  tasks::Batch batch;
+  std::vector<torch::Tensor> images;
+  for (std::int64_t i = index * settings_.batch; i < std::min(n, (index + 1) * settings_.batch); ++i) {
+    const SegmentationSample& sample = samples_[static_cast<std::size_t>(i)];
+    auto [image, label] = read_pair(sample);
+    images.push_back(resize_image(image, settings_.rows, settings_.cols));
+    batch.targets.push_back(label);
+    batch.names.push_back(sample.image);
+  }
+  batch.images = torch::stack(images);
+  return batch;
+}
+
+}  // namespace lidere::datasets

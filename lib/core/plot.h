@@ -1,0 +1,30 @@
+// Pictures of results: training curves, confusion matrices, class colours. Plain OpenCV
+// drawing, so no plotting library is needed at run time.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <torch/types.h>
+
+namespace lidere {
+
+struct Curve {
+  std::string title;
+  std::vector<double> x, y;
+};
+
+// One panel per curve in a grid, written as PNG. Throws InputError when the file cannot be written.
+void plot_curves(const std::vector<Curve>& curves, const std::string& x_label, const std::string& path);
+
+// A confusion matrix (rows: truth, columns: prediction), each row normalised to sum 1, with the
+// class names on the axes and the percentages in the cells.
+void plot_confusion(const torch::Tensor& confusion, const std::vector<std::string>& class_names, const std::string& path);
+
+// Distinct colours per class: the Pascal VOC palette (bit-interleaved), black for class 0.
+std::vector<std::array<std::uint8_t, 3>> class_palette(std::int64_t classes);
+
+}  // namespace lidere
