@@ -37,7 +37,7 @@ SegmentationDataset from_config(const fs::path& file, const std::string& split) 
   SegmentationDataset dataset;
   try {
     const std::string format = config.at("format").get<std::string>();
-    const fs::path root = base / config.value("root", std::string("."));
+    const fs::path root = (base / config.value("root", std::string("."))).lexically_normal();
     std::string entry = split;
     if (config.contains("splits")) {
       if (!config["splits"].contains(split)) {

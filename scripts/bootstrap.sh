@@ -52,4 +52,6 @@ install_python_env() {
 
 if [[ "${LIDERE_SKIP_APT:-0}" != 1 ]]; then install_debian_packages; fi
 install_python_env
+# The photographs the embedded sample dataset is composited on (Debian's python3-skimage data).
+say "sample photos in $(bash "$root/scripts/sample_photos.sh")"
 say "done"

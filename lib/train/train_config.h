@@ -27,7 +27,7 @@ struct TrainConfig {
   std::int64_t epochs = 0;                  // > 0: overrides iterations (epochs x images / batch)
   std::int64_t batch = 8;
   double lr = 1e-3, weight_decay = 0.0;
-  std::int64_t warmup = 50;
+  std::int64_t warmup = 50;                 // linear warm-up iterations (at most a tenth of the run)
   std::string schedule = "cosine";          // cosine | constant
   bool amp = true;                          // bf16 autocast on CUDA (no effect on the CPU)
   // data

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -150,6 +151,9 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
     save_checkpoint(run_.weights(which).string(), checkpoint);
   };
 
+  // A warm-up longer than a tenth of the run would leave little at the full rate: short runs
+  // (tests, quick looks) get a proportionally shorter one.
+  const std::int64_t warmup = std::min(config_.warmup, total / 10);
   InterruptGuard interrupt;
   readout_.module().train();
   Prefetcher<tasks::Batch> batches(train.make, start, total, static_cast<int>(config_.workers));
@@ -158,7 +162,7 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   const double previous_seconds = resume ? resume->meta.value("seconds", 0.0) : 0.0;
   for (std::int64_t step = start; step < total; ++step) {
     const tasks::Batch batch = batches.next();
-    lr = scheduled_lr(config_.lr, step, total, config_.warmup, config_.schedule);
+    lr = scheduled_lr(config_.lr, step, total, warmup, config_.schedule);
     torch::Tensor features;
     {
       torch::NoGradGuard no_grad;  // the backbone is frozen

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# train / eval / predict end to end on a tiny generated dataset: a SIGKILLed run resumes to the
+# same metrics as an uninterrupted one, bad inputs give errors naming the file, and predict writes
+# one mask per image at its original size for a folder of mixed sizes and formats.
+# Needs LIDERE_BIN and LIDERE_SOURCE_DIR (set by CTest) and the sample photos that
+# scripts/bootstrap.sh unpacks (scripts/sample_photos.sh).
+set -u
+bin="${LIDERE_BIN:?LIDERE_BIN not set}"
+src="${LIDERE_SOURCE_DIR:?LIDERE_SOURCE_DIR not set}"
+py="${LIDERE_PYTHON:-python3}"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+passed=0; failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+
+# expect NAME EXPECTED_CODE PATTERN -- command...
+expect() {
+  local name=$1 code=$2 pattern=$3; shift 4
+  local out rc
+  out=$("$@" 2>&1); rc=$?
+  if [[ $rc -eq $code ]] && grep -qE -- "$pattern" <<<"$out"; then pass; else
+    fail "$name: exit $rc (want $code), output:"; tail -n 8 <<<"$out"
+  fi
+}
+
+photos=$(bash "$src/scripts/sample_photos.sh") || { echo "FAIL: no sample photos"; exit 1; }
+photos="$src/$photos"
+"$bin" sample-data --photos "$photos" --out "$tmp/data" --train 8 --val 4 --size 96 2>/dev/null || { echo "FAIL: sample-data"; exit 1; }
+common=(--data "$tmp/data" --imgsz 64 --batch 4 --set val_every=5 --set workers=1 --set lr=0.01 --project "$tmp/runs" -q)
+
+# --- exact resume after SIGKILL ----------------------------------------------------------------
+"$bin" train "${common[@]}" --iterations 30 --name whole || fail "uninterrupted run"
+"$bin" train "${common[@]}" --iterations 30 --name killed &
+pid=$!
+killed_at=""
+for _ in $(seq 1 600); do
+  if [[ -f "$tmp/runs/seg/killed/weights/last.safetensors" ]]; then kill -9 $pid; killed_at=yes; break; fi
+  sleep 0.05
+done
+wait $pid 2>/dev/null
+rows=$(($(wc -l <"$tmp/runs/seg/killed/metrics.csv") - 1))
+if [[ -n $killed_at && $rows -lt 6 ]]; then pass; else fail "the run was not killed part-way ($rows rows)"; fi
+expect resume 0 '' -- "$bin" train --resume "$tmp/runs/seg/killed" -q
+# Every column but the wall-clock seconds must agree, row for row.
+if diff <(cut -d, -f1-7 "$tmp/runs/seg/whole/metrics.csv") <(cut -d, -f1-7 "$tmp/runs/seg/killed/metrics.csv") >/dev/null; then
+  pass
+else
+  fail "resumed metrics differ:"; paste -d'|' "$tmp/runs/seg/whole/metrics.csv" "$tmp/runs/seg/killed/metrics.csv"
+fi
+expect resume-done 2 'already has 30 of 30 iterations' -- "$bin" train --resume "$tmp/runs/seg/killed" -q
+expect resume-extend 0 '' -- "$bin" train --resume "$tmp/runs/seg/killed" --set iterations=35 -q
+[[ $(tail -n 1 "$tmp/runs/seg/killed/metrics.csv" | cut -d, -f1) == 35 ]] && pass || fail "extended run did not reach 35"
+for f in config.json metrics.csv log.txt results.png confusion_val.csv confusion_val.png eval_val.json weights/best.safetensors; do
+  [[ -s "$tmp/runs/seg/whole/$f" ]] && pass || fail "run folder lacks $f"
+done
+expect json-summary 0 '"best_iteration"' -- "$bin" train "${common[@]}" --iterations 5 --name json --json
+
+# --- eval and predict ------------------------------------------------------------------------
+expect eval 0 '"mIoU"' -- "$bin" eval --weights "$tmp/runs/seg/whole" --data "$tmp/data" --out "$tmp/eval" --json -q
+[[ -s "$tmp/eval/confusion_val.csv" && -s "$tmp/eval/confusion_val.png" ]] && pass || fail "eval reports missing"
+mkdir -p "$tmp/mixed/nested"
+cp "$tmp/data/predict/"* "$tmp/mixed/"
+cp "$tmp/data/predict/photo_0.jpg" "$tmp/mixed/nested/deep.jpg"
+cp "$tmp/data/predict/photo_1.png" "$tmp/mixed/photo_0.png"   # same stem as photo_0.jpg
+expect predict 0 '' -- "$bin" predict "$tmp/mixed" --weights "$tmp/runs/seg/whole" --out "$tmp/pred" --probabilities -q
+# One indexed PNG per image, at the image's own size (rows x cols as generated).
+check_size() {  # FILE ROWS COLS
+  local size
+  size=$("$py" -c 'import struct,sys; d=open(sys.argv[1],"rb").read(33); w,h=struct.unpack(">II",d[16:24]); print(h, w, d[25])' "$1" 2>/dev/null)
+  [[ $size == "$2 $3 3" ]] && pass || fail "$1: rows cols colour-type = '$size', want '$2 $3 3'"
+}
+check_size "$tmp/pred/masks/photo_0_jpg.png" 240 320
+check_size "$tmp/pred/masks/photo_0_png.png" 300 200
+check_size "$tmp/pred/masks/photo_1.png" 300 200
+check_size "$tmp/pred/masks/photo_2.png" 384 512
+check_size "$tmp/pred/masks/photo_3.png" 181 243
+check_size "$tmp/pred/masks/nested/deep.png" 240 320
+[[ $(find "$tmp/pred/masks" -name '*.png' | wc -l) -eq 6 ]] && pass || fail "expected 6 masks"
+[[ -s "$tmp/pred/overlays/photo_2.jpg" && -s "$tmp/pred/probabilities/photo_3.safetensors" ]] && pass || fail "overlay/probabilities missing"
+
+# --- errors name the file ------------------------------------------------------------------------
+bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
+short=(--imgsz 64 --batch 4 --iterations 2 --project "$tmp/runs" -q)
+bad; printf 'not a picture' >"$tmp/bad/train/images/train_0003.png"
+expect corrupt-image 3 'train_0003.png: cannot decode' -- "$bin" train --data "$tmp/bad" "${short[@]}"
+bad; "$py" "$src/tests/datasets/write_png.py" "$tmp/bad/val/labels/val_0001.png" gray8 2 2 0 1 2 3
+expect label-size 3 'val_0001.png: label is 2x2 but its image .*val_0001.png is 96x96' -- "$bin" train --data "$tmp/bad" "${short[@]}"
+bad; printf '{"format": "folder", "classes": ["background", "brick"], "ignore_index": 255}' >"$tmp/bad/lidere.json"
+expect label-range 3 'train/labels/train_[0-9]+.png: label value [23] \([0-9]+ pixels\) is not a class \(0..1\)' -- "$bin" train --data "$tmp/bad" "${short[@]}"
+expect missing-split 3 "lidere.json: no split 'test'" -- "$bin" train --data "$tmp/data" --set train_split=test "${short[@]}"
+bad; printf '{"format": "list", "splits": {"train": "train.txt", "val": "val.txt"}, "classes": ["a", "b", "c", "d"]}' >"$tmp/bad/lidere.json"
+expect missing-list 3 'train.txt: cannot open split list' -- "$bin" train --data "$tmp/bad" "${short[@]}"
+bad; rm "$tmp/bad/train/images/"* "$tmp/bad/train/labels/"*
+expect empty 3 "split 'train' has no images" -- "$bin" train --data "$tmp/bad" "${short[@]}"
+bad; printf '{"format": "folder", "classes": ["background", "brick", "grass"], "ignore_index": 3}' >"$tmp/bad/lidere.json"
+expect class-count 3 'best.safetensors: this checkpoint predicts 4 classes, but the dataset has 3' -- \
+  "$bin" eval --weights "$tmp/runs/seg/whole" --data "$tmp/bad" --out "$tmp/eval2" -q
+printf 'garbage' >"$tmp/bad.safetensors"
+expect bad-checkpoint 3 'bad.safetensors' -- "$bin" predict "$tmp/mixed" --weights "$tmp/bad.safetensors" -q
+expect not-a-checkpoint 3 'not a lidere checkpoint' -- "$bin" predict "$tmp/mixed" --weights "$LIDERE_SHARED_DIR/golden/seg_small_f32.safetensors" -q
+printf 'x' >"$tmp/mixed/broken.jpg"
+expect predict-corrupt 3 'broken.jpg: cannot decode' -- "$bin" predict "$tmp/mixed" --weights "$tmp/runs/seg/whole" --out "$tmp/pred2" -q
+expect unknown-set 2 '--set lrate: no such setting' -- "$bin" train --data "$tmp/data" --set lrate=1 -q
+expect bad-device 2 "device 'tpu'" -- "$bin" train --data "$tmp/data" --device tpu -q
+expect no-data 2 '--data is required' -- "$bin" train -q
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
