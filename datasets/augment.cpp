@@ -17,14 +17,6 @@ torch::Tensor blend(const torch::Tensor& image, const torch::Tensor& other, doub
   return (factor * image + (1.0 - factor) * other).clamp(0.0, 1.0);
 }
 
-torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::int64_t cols) {
-  return at::upsample_bilinear2d(image.unsqueeze(0), {rows, cols}, false)[0];
-}
-
-torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols) {
-  return at::upsample_nearest2d(label.unsqueeze(0).unsqueeze(0).to(torch::kFloat), {rows, cols})[0][0].to(torch::kLong);
-}
-
 void zoom(torch::Tensor& image, torch::Tensor& label, const AugmentSettings& s, Rng& rng) {
   const std::int64_t rows = image.size(1), cols = image.size(2);
   const double factor = rng.uniform(1.0, s.up_factor);
@@ -77,6 +69,16 @@ void gaussian_blur(torch::Tensor& image, double sigma) {
 }
 
 }  // namespace
+
+torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::int64_t cols) {
+  if (image.size(1) == rows && image.size(2) == cols) return image;
+  return at::_upsample_bilinear2d_aa(image.unsqueeze(0), {rows, cols}, false)[0].clamp(0.0, 1.0);
+}
+
+torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols) {
+  if (label.size(0) == rows && label.size(1) == cols) return label;
+  return at::upsample_nearest2d(label.unsqueeze(0).unsqueeze(0).to(torch::kFloat), {rows, cols})[0][0].to(torch::kLong);
+}
 
 bool augmentation_is_cacheable(const std::string& mode) { return mode == "hflip" || mode == "none"; }
 

@@ -29,6 +29,11 @@ struct AugmentSettings {
 // Both are replaced by their augmented versions (same size as before).
 void augment(torch::Tensor& image, torch::Tensor& label, const AugmentSettings& settings, Rng& rng);
 
+// Resizing as the data pipeline does it: images bilinear with antialiasing (as torchvision's
+// Resize on tensors), labels nearest. No-ops at the same size.
+torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::int64_t cols);  // (3, H, W)
+torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols);  // (H, W) int64
+
 // Whether a mode's output depends only on the image and a flip (so backbone features can be cached).
 bool augmentation_is_cacheable(const std::string& mode);
 

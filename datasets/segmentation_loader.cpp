@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include <ATen/ATen.h>
 #include <fmt/format.h>
 
 #include "core/errors.h"
@@ -16,16 +15,6 @@ namespace {
 // Stream purposes, so that order and augmentation never share random numbers.
 constexpr std::uint64_t kOrderStream = 1, kAugmentStream = 2;
 
-torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::int64_t cols) {
-  if (image.size(1) == rows && image.size(2) == cols) return image;
-  return at::_upsample_bilinear2d_aa(image.unsqueeze(0), {rows, cols}, false)[0].clamp(0.0, 1.0);
-}
-
-torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols) {
-  if (label.size(0) == rows && label.size(1) == cols) return label;
-  return at::upsample_nearest2d(label.unsqueeze(0).unsqueeze(0).to(torch::kFloat), {rows, cols})[0][0].to(torch::kLong);
-}
-
 std::pair<torch::Tensor, torch::Tensor> read_pair(const SegmentationSample& sample) {
   torch::Tensor image = read_image_rgb(sample.image), label = read_label_png(sample.label);
   if (label.size(0) != image.size(1) || label.size(1) != image.size(2)) {
@@ -36,10 +25,6 @@ std::pair<torch::Tensor, torch::Tensor> read_pair(const SegmentationSample& samp
 }
 
 }  // namespace
-
-torch::Tensor load_model_input(const std::string& path, std::int64_t rows, std::int64_t cols) {
-  return resize_image(read_image_rgb(path), rows, cols);
-}
 
 SegmentationLoader::SegmentationLoader(std::vector<SegmentationSample> samples, LoaderSettings settings)
     : samples_(std::move(samples)), settings_(std::move(settings)) {

@@ -40,7 +40,4 @@ class SegmentationLoader {
   LoaderSettings settings_;
 };
 
-// Reads one image, resized to rows x cols for the backbone (bilinear with antialiasing).
-torch::Tensor load_model_input(const std::string& path, std::int64_t rows, std::int64_t cols);
-
 }  // namespace lidere::datasets

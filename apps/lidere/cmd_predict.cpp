@@ -18,9 +18,9 @@
 #include "core/image_io.h"
 #include "core/plot.h"
 #include "core/tensor_file.h"
+#include "datasets/augment.h"
 #include "datasets/label_png.h"
 #include "datasets/segmentation.h"
-#include "datasets/segmentation_loader.h"
 #include "tasks/segmentation/segmentation_task.h"
 #include "train/prefetch.h"
 #include "train/progress.h"
@@ -95,7 +95,7 @@ int run(const PredictOptions& o) {
     std::vector<torch::Tensor> resized;
     for (std::int64_t i = b * o.batch; i < std::min<std::int64_t>(static_cast<std::int64_t>(inputs.size()), (b + 1) * o.batch); ++i) {
       loaded.originals.push_back(read_image_rgb(inputs[static_cast<std::size_t>(i)].file.string()));
-      resized.push_back(at::_upsample_bilinear2d_aa(loaded.originals.back().unsqueeze(0), {model.rows, model.cols}, false)[0].clamp(0, 1));
+      resized.push_back(datasets::resize_image(loaded.originals.back(), model.rows, model.cols));
     }
     loaded.model_input = torch::stack(resized);
     return loaded;
