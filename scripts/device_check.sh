@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # On the GPU machine: unpacks the carried .debs, builds against that machine's own LibTorch
-# (python3's torch), runs the CUDA tests and the unit tests, and writes logs to $OUT.
+# (python3's torch), runs the CUDA tests and the unit tests, then the Step 4 benchmark
+# (benchmarks/interp.sh on cuda), and writes logs to $OUT.
 #   here:  bash scripts/pack_device_deps.sh
 #   there: bash scripts/device_check.sh          (device run, carry .device)
 set -uo pipefail
@@ -18,4 +19,6 @@ for deb in .device/debs/*.deb; do dpkg -x "$deb" "$deps"; done
     cmake --build build-device -j 16 &&
     ctest --test-dir build-device --output-on-failure -L 'cuda|unit'
 } 2>&1 | tee "$out/device_check.log"
-exit "${PIPESTATUS[0]}"
+status="${PIPESTATUS[0]}"
+LIDERE_BIN=build-device/apps/lidere/lidere bash benchmarks/interp.sh cuda 2>&1 | tee "$out/bench_interp_cuda.log"
+exit "$status"

@@ -16,6 +16,7 @@ using CommandAction = std::function<int()>;
 CommandAction add_check_golden(CLI::App& app);
 CommandAction add_info(CLI::App& app);
 CommandAction add_inspect(CLI::App& app);
+CommandAction add_bench(CLI::App& app);
 #if defined(LIDERE_WITH_OPENCV)
 // Commands that read images (built with OpenCV only).
 CommandAction add_train(CLI::App& app);

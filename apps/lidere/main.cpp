@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
         &lidere::cli::add_train,       &lidere::cli::add_eval, &lidere::cli::add_predict,
         &lidere::cli::add_sample_data,
 #endif
-        &lidere::cli::add_check_golden, &lidere::cli::add_info, &lidere::cli::add_inspect};
+        &lidere::cli::add_check_golden, &lidere::cli::add_info, &lidere::cli::add_inspect, &lidere::cli::add_bench};
     for (AddFn add : kCommands) {
       const std::size_t before = app.get_subcommands({}).size();
       lidere::cli::CommandAction run = add(app);

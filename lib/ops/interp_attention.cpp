@@ -45,6 +45,17 @@ void check_inputs(const torch::Tensor& prior, const torch::Tensor& q, const torc
   }
 }
 
+// The factorised path in float32 at least (bf16/fp16 inputs: fp32 accumulation, result cast back).
+detail::FactorizedResult factorized(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
+                                    const torch::Tensor& v) {
+  const auto dtype = prior.scalar_type();
+  if (dtype == torch::kDouble || dtype == torch::kFloat) return detail::interp_attention_factorized(prior, q, k, v);
+  auto result = detail::interp_attention_factorized(prior.to(torch::kFloat), q.to(torch::kFloat), k.to(torch::kFloat),
+                                                    v.to(torch::kFloat));
+  result.out = result.out.to(dtype);
+  return result;
+}
+
 }  // namespace
 
 torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q,
@@ -53,8 +64,16 @@ torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& 
   check_inputs(prior, q, k, v);
   switch (backend) {
     case InterpBackend::kAuto:
+      if (q.dim() == 2) {
+        const detail::FactorizedResult fast = factorized(prior, q, k, v);
+        if (detail::denominators_ok(fast.denominator)) return fast.out;
+      }
+      return detail::interp_attention_reference(prior, q, k, v);
     case InterpBackend::kReference:
       return detail::interp_attention_reference(prior, q, k, v);
+    case InterpBackend::kFactorized:
+      if (q.dim() != 2) bad("the factorised path needs one query per head, q (H, Dk); got " + shape_str(q));
+      return factorized(prior, q, k, v).out;
     case InterpBackend::kCudaOnlineSoftmax:
 #ifdef LIDERE_WITH_CUDA
       return detail::interp_attention_cuda_forward(prior, q, k, v);

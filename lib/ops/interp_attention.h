@@ -21,8 +21,12 @@
 namespace lidere::ops {
 
 enum class InterpBackend {
-  kAuto,       // the best verified implementation for the inputs (currently the reference)
-  kReference,  // plain ATen ops with autograd: the oracle every fast path is tested against
+  kAuto,        // the best verified implementation for the inputs: the factorised path for
+                // constant queries (falling back to the reference where its softmax denominators
+                // would underflow), the reference otherwise
+  kReference,   // plain ATen ops with autograd: the oracle every fast path is tested against
+  kFactorized,  // constant queries (H, Dk) only: two GEMMs against exp(prior - max), never
+                // materialising (B, H, S, T); any device, autograd (interp_attention_factorized.cpp)
   kCudaOnlineSoftmax,  // CUDA forward kernel (inference only: inputs must not require grad)
 };
 

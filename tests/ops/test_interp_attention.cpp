@@ -148,3 +148,107 @@ CATCH_TEST_CASE("CUDA online-softmax forward equals the reference", "[cuda]") {
     }
   }
 }
+
+CATCH_TEST_CASE("factorised path equals the reference over shapes, with gradients, in float64", "[unit]") {
+  torch::manual_seed(4);
+  struct Shape { int64_t B, H, S, T; };
+  for (const auto [B, H, S, T] : {Shape{1, 1, 1, 1}, Shape{1, 8, 12, 48}, Shape{3, 2, 35, 9}, Shape{5, 3, 7, 7},
+                                  Shape{33, 8, 20, 80}, Shape{2, 5, 63, 130}}) {
+    CATCH_INFO("B=" << B << " H=" << H << " S=" << S << " T=" << T);
+    Inputs in = random_inputs(B, H, S, T, 2, 16, 0);
+    in.k = in.k * 3;  // content logits of a trained readout's range
+    for (auto* t : {&in.prior, &in.q, &in.k, &in.v}) t->requires_grad_(true);
+    const auto weights = torch::randn({B, T, H, 16}, f64());
+    std::vector<torch::Tensor> grads[2];
+    torch::Tensor outputs[2];
+    int i = 0;
+    for (const auto backend : {InterpBackend::kReference, InterpBackend::kFactorized}) {
+      outputs[i] = interp_attention(in.prior, in.q, in.k, in.v, backend);
+      (outputs[i] * weights).sum().backward();
+      for (auto* t : {&in.prior, &in.q, &in.k, &in.v}) {
+        grads[i].push_back(t->grad().clone());
+        t->mutable_grad() = torch::Tensor();
+      }
+      ++i;
+    }
+    CATCH_CHECK(rel_error(outputs[1], outputs[0]) < 1e-13);
+    const char* names[] = {"prior", "q", "k", "v"};
+    for (std::size_t g = 0; g < 4; ++g) {
+      CATCH_INFO("gradient of " << names[g]);
+      // Relative to the gradient's scale, floored at 1: with one source the prior's gradient is
+      // exactly zero, and both paths give rounding noise there.
+      const double scale = std::max(grads[0][g].abs().max().item<double>(), 1.0);
+      CATCH_CHECK((grads[1][g] - grads[0][g]).abs().max().item<double>() < 1e-12 * scale);
+    }
+  }
+}
+
+CATCH_TEST_CASE("factorised path in float32 errs no more than the reference (both against float64)", "[unit]") {
+  torch::manual_seed(5);
+  for (const double prior_scale : {3.0, 30.0}) {
+    Inputs in = random_inputs(4, 8, 64, 256, 2, 16, 0, torch::TensorOptions().dtype(torch::kFloat32));
+    in.prior = in.prior * prior_scale;
+    const auto exact = interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64), in.k.to(torch::kFloat64),
+                                        in.v.to(torch::kFloat64), InterpBackend::kReference);
+    const double reference_error =
+        rel_error(interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kReference).to(torch::kFloat64), exact);
+    const double factorized_error =
+        rel_error(interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kFactorized).to(torch::kFloat64), exact);
+    CATCH_INFO("prior scale " << prior_scale << ": reference " << reference_error << ", factorised " << factorized_error);
+    CATCH_CHECK(factorized_error <= 2 * std::max(reference_error, 1e-7));
+    // bf16 inputs are computed in float32 and rounded once at the end: against the exact result
+    // for the same (bf16-rounded) inputs, only that final rounding (2^-8 relative) remains.
+    const auto b = [](const torch::Tensor& t) { return t.to(torch::kBFloat16); };
+    const auto bf16 = interp_attention(b(in.prior), b(in.q), b(in.k), b(in.v), InterpBackend::kFactorized);
+    CATCH_CHECK(bf16.scalar_type() == torch::kBFloat16);
+    const auto d = [](const torch::Tensor& t) { return t.to(torch::kBFloat16).to(torch::kFloat64); };
+    const auto exact_bf16_inputs = interp_attention(d(in.prior), d(in.q), d(in.k), d(in.v), InterpBackend::kReference);
+    CATCH_CHECK(rel_error(bf16.to(torch::kFloat64), exact_bf16_inputs) < 8e-3);
+  }
+}
+
+CATCH_TEST_CASE("kAuto falls back to the reference where the factorised denominators underflow", "[unit]") {
+  torch::manual_seed(6);
+  Inputs in = random_inputs(1, 1, 4, 3, 2, 4, 0, torch::TensorOptions().dtype(torch::kFloat32));
+  // Source 0 has the largest prior for every target, source 3 the largest content logit, both by
+  // far: exp(I - max I) * exp(a - max a) underflows to 0 at every source in float32.
+  in.prior.zero_();
+  in.prior.index_put_({0, 0}, 200.0);
+  in.q = torch::tensor({{1.0f, 0.0f}});
+  in.k.zero_();
+  in.k.index_put_({0, 3, 0, 0}, 200.0f);
+  in.k.index_put_({0, 0, 0, 0}, -10.0f);
+  const auto exact = interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64), in.k.to(torch::kFloat64),
+                                      in.v.to(torch::kFloat64), InterpBackend::kReference);
+  const auto fast = interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kFactorized);
+  CATCH_CHECK_FALSE(torch::isfinite(fast).all().item<bool>());  // the failure the check guards against
+  CATCH_CHECK(rel_error(interp_attention(in.prior, in.q, in.k, in.v).to(torch::kFloat64), exact) < 1e-5);
+}
+
+CATCH_TEST_CASE("factorised gradients in float32 err at most twice as much as the reference's", "[unit]") {
+  torch::manual_seed(7);
+  const auto o32 = torch::TensorOptions().dtype(torch::kFloat32);
+  for (const int64_t B : {1, 4}) {
+    Inputs in = random_inputs(B, 8, 64, 256, 2, 16, 0, o32);
+    in.prior = in.prior * 3;
+    in.k = in.k * 2;
+    const auto g = torch::randn({B, 256, 8, 16}, o32);
+    const auto gradients = [&](torch::ScalarType dtype, InterpBackend backend) {
+      std::vector<torch::Tensor> x;
+      for (const auto* t : {&in.prior, &in.q, &in.k, &in.v}) x.push_back(t->to(dtype).clone().requires_grad_(true));
+      (interp_attention(x[0], x[1], x[2], x[3], backend) * g.to(dtype)).sum().backward();
+      std::vector<torch::Tensor> out;
+      for (const auto& t : x) out.push_back(t.grad().to(torch::kFloat64));
+      return out;
+    };
+    const auto exact = gradients(torch::kFloat64, InterpBackend::kReference);
+    const auto reference = gradients(torch::kFloat32, InterpBackend::kReference);
+    const auto factorized = gradients(torch::kFloat32, InterpBackend::kFactorized);
+    const char* names[] = {"prior", "q", "k", "v"};
+    for (std::size_t i = 0; i < 4; ++i) {
+      const double ref_error = rel_error(reference[i], exact[i]), fast_error = rel_error(factorized[i], exact[i]);
+      CATCH_INFO("B=" << B << " gradient of " << names[i] << ": reference " << ref_error << ", factorised " << fast_error);
+      CATCH_CHECK(fast_error <= 2 * std::max(ref_error, 1e-7));
+    }
+  }
+}
