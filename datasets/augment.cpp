@@ -59,11 +59,12 @@ void gaussian_blur(torch::Tensor& image, double sigma) {
   // Reflect padding as torchvision; images smaller than the kernel's half-width replicate instead.
   torch::Tensor padded = image.unsqueeze(0);
   padded = image.size(1) > kHalf && image.size(2) > kHalf ? at::reflection_pad2d(padded, {kHalf, kHalf, kHalf, kHalf})
-                                                           : at::replication_pad2d(padded, {kHalf, kHalf, kHalf, kHalf});
+                                                          : at::replication_pad2d(padded, {kHalf, kHalf, kHalf, kHalf});
   const torch::Tensor horizontal = kernel.view({1, 1, 1, kSize}).expand({3, 1, 1, kSize});
   const torch::Tensor vertical = kernel.view({1, 1, kSize, 1}).expand({3, 1, kSize, 1});
   const auto depthwise = [](const torch::Tensor& input, const torch::Tensor& w) {
-    return at::conv2d(input, w, torch::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, 3);
+    return at::conv2d(input, w, torch::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1},
+                      3);
   };
   image = depthwise(depthwise(padded, horizontal), vertical)[0];
 }

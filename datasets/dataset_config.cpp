@@ -60,8 +60,10 @@ SegmentationDataset from_config(const fs::path& file, const std::string& split) 
 std::vector<std::string> classes_txt(const fs::path& root) {
   const fs::path file = root / "classes.txt";
   if (!fs::is_regular_file(file)) {
-    throw InputError(fmt::format("{}: no class names: add classes.txt (one name per line, in label order) or a "
-                                 "lidere.json dataset config (docs/datasets.md)", root.string()));
+    throw InputError(
+        fmt::format("{}: no class names: add classes.txt (one name per line, in label order) or a "
+                    "lidere.json dataset config (docs/datasets.md)",
+                    root.string()));
   }
   return read_class_names(file.string());
 }
@@ -70,9 +72,9 @@ std::vector<std::string> classes_txt(const fs::path& root) {
 
 const std::vector<std::string>& voc_class_names() {
   static const std::vector<std::string> names = {
-      "background", "aeroplane", "bicycle", "bird",  "boat",        "bottle", "bus",
-      "car",        "cat",       "chair",   "cow",   "diningtable", "dog",    "horse",
-      "motorbike",  "person",    "pottedplant", "sheep", "sofa",    "train",  "tvmonitor"};
+      "background", "aeroplane", "bicycle",     "bird",  "boat",        "bottle", "bus",
+      "car",        "cat",       "chair",       "cow",   "diningtable", "dog",    "horse",
+      "motorbike",  "person",    "pottedplant", "sheep", "sofa",        "train",  "tvmonitor"};
   return names;
 }
 
@@ -99,9 +101,10 @@ SegmentationDataset open_segmentation_dataset(const std::string& path, const std
     dataset.description = fmt::format("{} (folders {}/images, {}/labels)", path, split, split);
     dataset.samples = samples_from_folder((root / split).string());
   } else {
-    throw InputError(fmt::format("{}: cannot find split '{}': expected {}.txt (\"image label\" lines), {}/images + "
-                                 "{}/labels, a Pascal VOC folder, or a lidere.json dataset config",
-                                 path, split, split, split, split));
+    throw InputError(
+        fmt::format("{}: cannot find split '{}': expected {}.txt (\"image label\" lines), {}/images + "
+                    "{}/labels, a Pascal VOC folder, or a lidere.json dataset config",
+                    path, split, split, split, split));
   }
   if (ignore_index >= 0) dataset.labels.ignore_index = ignore_index;
   if (dataset.samples.empty()) throw InputError(fmt::format("{}: split '{}' has no images", path, split));

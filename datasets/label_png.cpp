@@ -60,9 +60,10 @@ torch::Tensor read_label_png(const std::string& path) {
   const bool indexed = color_type == PNG_COLOR_TYPE_PALETTE || color_type == PNG_COLOR_TYPE_GRAY;
   if (!indexed) {
     png_destroy_read_struct(&png, &info, nullptr);
-    throw InputError(fmt::format("{}: label must be a grayscale or palette PNG of class indices, not a colour "
-                                 "image",
-                                 path));
+    throw InputError(
+        fmt::format("{}: label must be a grayscale or palette PNG of class indices, not a colour "
+                    "image",
+                    path));
   }
   if (bit_depth < 8) png_set_packing(png);  // 1/2/4-bit indices -> one byte each, values kept
   if (bit_depth == 16) png_set_swap(png);   // big-endian in the file, native order in memory
@@ -124,7 +125,8 @@ void write_label_png(const std::string& path, const torch::Tensor& labels,
   png_destroy_write_struct(&png, &info);
   if (std::fflush(file.get()) != 0) throw InputError(fmt::format("{}: cannot write label file", path));
   file.reset();
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) throw InputError(fmt::format("{}: cannot write label file", path));
+  if (std::rename(temporary.c_str(), path.c_str()) != 0)
+    throw InputError(fmt::format("{}: cannot write label file", path));
 }
 
 }  // namespace lidere::datasets

@@ -22,17 +22,19 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kMaterials[] = {"brick.png", "grass.png", "gravel.png"};
-constexpr const char* kBackgrounds[] = {"astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg",
-                                        "motorcycle_left.png", "motorcycle_right.png", "hubble_deep_field.jpg",
-                                        "ihc.png", "retina.jpg"};
+constexpr const char* kBackgrounds[] = {
+    "astronaut.png",        "chelsea.png",           "coffee.png", "rocket.jpg", "motorcycle_left.png",
+    "motorcycle_right.png", "hubble_deep_field.jpg", "ihc.png",    "retina.jpg"};
 constexpr std::uint8_t kIgnore = 255;
 
 cv::Mat read_photo(const fs::path& dir, const char* name, int flags) {
   const fs::path file = dir / name;
   cv::Mat image = cv::imread(file.string(), flags);
   if (image.empty()) {
-    throw InputError(fmt::format("{}: missing or unreadable sample photo (run scripts/sample_photos.sh, which unpacks "
-                                 "Debian's python3-skimage)", file.string()));
+    throw InputError(
+        fmt::format("{}: missing or unreadable sample photo (run scripts/sample_photos.sh, which unpacks "
+                    "Debian's python3-skimage)",
+                    file.string()));
   }
   return image;
 }
@@ -40,11 +42,13 @@ cv::Mat read_photo(const fs::path& dir, const char* name, int flags) {
 // A random window of `photo` scaled to rows x cols.
 cv::Mat random_view(const cv::Mat& photo, int rows, int cols, double min_share, Rng& rng) {
   const double share = rng.uniform(min_share, 1.0);
-  const int h = std::max(16, static_cast<int>(photo.rows * share)), w = std::max(16, static_cast<int>(photo.cols * share));
+  const int h = std::max(16, static_cast<int>(photo.rows * share)),
+            w = std::max(16, static_cast<int>(photo.cols * share));
   const int top = static_cast<int>(rng.below(static_cast<std::uint64_t>(photo.rows - std::min(h, photo.rows) + 1)));
   const int left = static_cast<int>(rng.below(static_cast<std::uint64_t>(photo.cols - std::min(w, photo.cols) + 1)));
   cv::Mat view;
-  cv::resize(photo(cv::Rect(left, top, std::min(w, photo.cols), std::min(h, photo.rows))), view, {cols, rows}, 0, 0, cv::INTER_AREA);
+  cv::resize(photo(cv::Rect(left, top, std::min(w, photo.cols), std::min(h, photo.rows))), view, {cols, rows}, 0, 0,
+             cv::INTER_AREA);
   return view;
 }
 
@@ -52,7 +56,8 @@ cv::Mat random_view(const cv::Mat& photo, int rows, int cols, double min_share, 
 cv::Mat random_shape(int rows, int cols, Rng& rng) {
   cv::Mat mask = cv::Mat::zeros(rows, cols, CV_8U);
   const double extent = rng.uniform(0.12, 0.3) * std::min(rows, cols);
-  const cv::Point centre(static_cast<int>(rng.uniform(extent, cols - extent)), static_cast<int>(rng.uniform(extent, rows - extent)));
+  const cv::Point centre(static_cast<int>(rng.uniform(extent, cols - extent)),
+                         static_cast<int>(rng.uniform(extent, rows - extent)));
   if (rng.chance(0.5)) {
     const cv::Size axes(static_cast<int>(extent), static_cast<int>(extent * rng.uniform(0.5, 1.0)));
     cv::ellipse(mask, centre, axes, rng.uniform(0, 180), 0, 360, cv::Scalar(1), cv::FILLED, cv::LINE_8);
@@ -62,7 +67,8 @@ cv::Mat random_shape(int rows, int cols, Rng& rng) {
     const double turn = rng.uniform(0, 2 * std::numbers::pi);
     for (int k = 0; k < corners; ++k) {
       const double angle = turn + 2 * std::numbers::pi * k / corners, radius = extent * rng.uniform(0.6, 1.0);
-      polygon.emplace_back(centre.x + static_cast<int>(radius * std::cos(angle)), centre.y + static_cast<int>(radius * std::sin(angle)));
+      polygon.emplace_back(centre.x + static_cast<int>(radius * std::cos(angle)),
+                           centre.y + static_cast<int>(radius * std::sin(angle)));
     }
     cv::fillPoly(mask, std::vector<std::vector<cv::Point>>{polygon}, cv::Scalar(1), cv::LINE_8);
   }
@@ -85,8 +91,9 @@ std::pair<cv::Mat, cv::Mat> composite(const std::vector<cv::Mat>& backgrounds, c
       for (int c = 0; c < cols; ++c) {
         if (!shape.at<std::uint8_t>(r, c)) continue;
         const float g = texture.at<std::uint8_t>(r, c);
-        image.at<cv::Vec3b>(r, c) = cv::Vec3b(cv::saturate_cast<std::uint8_t>(g * tint[0]), cv::saturate_cast<std::uint8_t>(g * tint[1]),
-                                              cv::saturate_cast<std::uint8_t>(g * tint[2]));
+        image.at<cv::Vec3b>(r, c) =
+            cv::Vec3b(cv::saturate_cast<std::uint8_t>(g * tint[0]), cv::saturate_cast<std::uint8_t>(g * tint[1]),
+                      cv::saturate_cast<std::uint8_t>(g * tint[2]));
         label.at<std::uint8_t>(r, c) = static_cast<std::uint8_t>(material + 1);
       }
     }
@@ -130,11 +137,13 @@ void write_sample_dataset(const SampleDatasetOptions& o) {
     }
   }
   // Images for `lidere predict`: other sizes and formats than the training data.
-  const std::tuple<int, int, const char*> kPredict[] = {{240, 320, "jpg"}, {300, 200, "png"}, {384, 512, "bmp"}, {181, 243, "tiff"}};
+  const std::tuple<int, int, const char*> kPredict[] = {
+      {240, 320, "jpg"}, {300, 200, "png"}, {384, 512, "bmp"}, {181, 243, "tiff"}};
   int n = 0;
   for (const auto& [rows, cols, ext] : kPredict) {
     Rng rng(o.seed, {3, static_cast<std::uint64_t>(n)});
-    write_image(out / "predict" / fmt::format("photo_{}.{}", n++, ext), composite(backgrounds, materials, rows, cols, rng).first);
+    write_image(out / "predict" / fmt::format("photo_{}.{}", n++, ext),
+                composite(backgrounds, materials, rows, cols, rng).first);
   }
   nlohmann::json config = {{"format", "folder"},
                            {"splits", {{"train", "train"}, {"val", "val"}}},

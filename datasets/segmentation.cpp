@@ -36,7 +36,6 @@ bool is_image_file(const std::filesystem::path& p) {
   return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
 }
 
-
 std::vector<SegmentationSample> samples_from_list(const std::string& list_file) {
   auto in = open_text(list_file, "split list");
   const fs::path base = fs::path(list_file).parent_path();
@@ -121,10 +120,11 @@ void validate_samples(const std::vector<SegmentationSample>& samples, const Labe
     if (bad.any().item<bool>()) {
       const std::int64_t value = label.masked_select(bad)[0].item<std::int64_t>();
       const std::int64_t count = (label == value).sum().item<std::int64_t>();
-      throw InputError(fmt::format("{}: label value {} ({} pixels) is not a class (0..{}) nor the ignore index {} "
-                                   "(if it marks unlabelled pixels: --set ignore_index={} or \"ignore_index\" in "
-                                   "the dataset's lidere.json)",
-                                   s.label, value, count, labels.classes() - 1, labels.ignore_index, value));
+      throw InputError(
+          fmt::format("{}: label value {} ({} pixels) is not a class (0..{}) nor the ignore index {} "
+                      "(if it marks unlabelled pixels: --set ignore_index={} or \"ignore_index\" in "
+                      "the dataset's lidere.json)",
+                      s.label, value, count, labels.classes() - 1, labels.ignore_index, value));
     }
   }
 }

@@ -34,7 +34,8 @@ SegmentationLoader::SegmentationLoader(std::vector<SegmentationSample> samples, 
 const SegmentationSample& SegmentationLoader::at_position(std::int64_t position) const {
   const std::int64_t n = images(), epoch = position / n;
   // Recomputing an epoch's permutation per sample costs O(n) and keeps the loader stateless.
-  const std::vector<std::int64_t> order = Rng(settings_.seed, {kOrderStream, static_cast<std::uint64_t>(epoch)}).permutation(n);
+  const std::vector<std::int64_t> order =
+      Rng(settings_.seed, {kOrderStream, static_cast<std::uint64_t>(epoch)}).permutation(n);
   return samples_[static_cast<std::size_t>(order[static_cast<std::size_t>(position % n)])];
 }
 

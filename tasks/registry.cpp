@@ -50,7 +50,8 @@ std::unique_ptr<Task> make_task(const nlohmann::json& description) {
 void check_task_matches(const nlohmann::json& stored, const nlohmann::json& wanted, const std::string& checkpoint) {
   const auto stored_task = stored.value("task", std::string("?")), wanted_task = wanted.value("task", std::string("?"));
   if (stored_task != wanted_task) {
-    throw InputError(fmt::format("{}: this checkpoint was trained for task '{}', not '{}'", checkpoint, stored_task, wanted_task));
+    throw InputError(
+        fmt::format("{}: this checkpoint was trained for task '{}', not '{}'", checkpoint, stored_task, wanted_task));
   }
   const auto names = [](const nlohmann::json& d) { return d.value("class_names", std::vector<std::string>{}); };
   const auto a = names(stored), b = names(wanted);

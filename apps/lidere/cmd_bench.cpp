@@ -13,18 +13,18 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <c10/core/CPUAllocator.h>
+#include <fmt/format.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
+#include <nlohmann/json.hpp>
 
 #ifdef LIDERE_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
@@ -86,7 +86,8 @@ class CountingCpuAllocator final : public c10::Allocator {
   std::atomic<std::int64_t> live_{0}, peak_{0};
 };
 
-torch::Tensor official(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+torch::Tensor official(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
+                       const torch::Tensor& v) {
   const auto B = k.size(0);
   const torch::Tensor repeated = prior.unsqueeze(0).repeat({B, 1, 1, 1});  // (B, H, S, T), as released
   const torch::Tensor logits = repeated + torch::einsum("hd,bshd->bhs", {q, k}).unsqueeze(-1);
@@ -111,11 +112,16 @@ int run_one(const BenchOptions& o) {
   for (auto* t : {&prior, &q, &k, &v}) t->requires_grad_(backward);
   const auto run = [&] {
     torch::Tensor out;
-    if (path == "official") out = official(prior, q, k, v);
-    else if (path == "reference") out = ops::interp_attention(prior, q, k, v, ops::InterpBackend::kReference);
-    else if (path == "factorized") out = ops::interp_attention(prior, q, k, v, ops::InterpBackend::kFactorized);
-    else if (path == "cuda") out = ops::interp_attention(prior, q, k, v, ops::InterpBackend::kCudaOnlineSoftmax);
-    else throw UsageError("unknown path '" + path + "' (official, reference, factorized, cuda)");
+    if (path == "official")
+      out = official(prior, q, k, v);
+    else if (path == "reference")
+      out = ops::interp_attention(prior, q, k, v, ops::InterpBackend::kReference);
+    else if (path == "factorized")
+      out = ops::interp_attention(prior, q, k, v, ops::InterpBackend::kFactorized);
+    else if (path == "cuda")
+      out = ops::interp_attention(prior, q, k, v, ops::InterpBackend::kCudaOnlineSoftmax);
+    else
+      throw UsageError("unknown path '" + path + "' (official, reference, factorized, cuda)");
     return out;
   };
   const auto sync = [&] {
@@ -159,9 +165,14 @@ int run_one(const BenchOptions& o) {
   } else {
     peak_bytes = counting.peak() - inputs_bytes;
   }
-  nlohmann::json line = {{"path", path},       {"size", size},    {"batch", B},
-                         {"S", sh.S},          {"T", sh.T},       {"heads", sh.H},
-                         {"device", o.device}, {"threads", torch::get_num_threads()},
+  nlohmann::json line = {{"path", path},
+                         {"size", size},
+                         {"batch", B},
+                         {"S", sh.S},
+                         {"T", sh.T},
+                         {"heads", sh.H},
+                         {"device", o.device},
+                         {"threads", torch::get_num_threads()},
                          {"forward_ms_per_image", 1e3 * forward_s / static_cast<double>(B)},
                          {"peak_mb", static_cast<double>(peak_bytes) / 1048576.0}};
   if (backward) line["forward_backward_ms_per_image"] = 1e3 * both_s / static_cast<double>(B);
@@ -211,7 +222,8 @@ std::string run_child(const std::vector<std::string>& args, int& status) {
   }
   std::string output;
   char buffer[4096];
-  for (ssize_t n; (n = read(out_pipe[0], buffer, sizeof buffer)) > 0;) output.append(buffer, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = read(out_pipe[0], buffer, sizeof buffer)) > 0;)
+    output.append(buffer, static_cast<std::size_t>(n));
   close(out_pipe[0]);
   waitpid(pid, &status, 0);
   return output;
@@ -220,8 +232,10 @@ std::string run_child(const std::vector<std::string>& args, int& status) {
 int run_all(const BenchOptions& o) {
   const double cap = o.max_memory_gb > 0 ? o.max_memory_gb : 0.75 * total_memory_gb(o.device);
   if (!o.json) {
-    fmt::print("interp_attention on {} ({} threads): per image, median of {}\n", o.device, torch::get_num_threads(), o.repeat);
-    fmt::print("{:>5} {:>5} {:>11} {:>13} {:>16} {:>10}\n", "size", "batch", "path", "forward ms", "fwd+bwd ms", "peak MB");
+    fmt::print("interp_attention on {} ({} threads): per image, median of {}\n", o.device, torch::get_num_threads(),
+               o.repeat);
+    fmt::print("{:>5} {:>5} {:>11} {:>13} {:>16} {:>10}\n", "size", "batch", "path", "forward ms", "fwd+bwd ms",
+               "peak MB");
   }
   for (const auto size : o.sizes) {
     for (const auto batch : o.batches) {
@@ -229,30 +243,44 @@ int run_all(const BenchOptions& o) {
         nlohmann::json line;
         const double need = estimated_gb(path, size, batch, o.backward);
         if (need > cap) {
-          line = {{"path", path}, {"size", size}, {"batch", batch}, {"skipped", fmt::format("needs about {:.0f} GB, limit {:.0f} GB", need, cap)}};
+          line = {{"path", path},
+                  {"size", size},
+                  {"batch", batch},
+                  {"skipped", fmt::format("needs about {:.0f} GB, limit {:.0f} GB", need, cap)}};
         } else {
-          std::vector<std::string> args = {"lidere", "bench", "interp", "--one", "--sizes", std::to_string(size),
-                                           "--batches", std::to_string(batch), "--paths", path, "--device", o.device,
-                                           "--repeat", std::to_string(o.repeat)};
+          std::vector<std::string> args = {"lidere",    "bench",
+                                           "interp",    "--one",
+                                           "--sizes",   std::to_string(size),
+                                           "--batches", std::to_string(batch),
+                                           "--paths",   path,
+                                           "--device",  o.device,
+                                           "--repeat",  std::to_string(o.repeat)};
           if (!o.backward) args.push_back("--forward-only");
           int status = 0;
           const std::string out = run_child(args, status);
           try {
             line = nlohmann::json::parse(out);
           } catch (const nlohmann::json::exception&) {
-            line = {{"path", path}, {"size", size}, {"batch", batch},
-                    {"failed", WIFSIGNALED(status) ? fmt::format("killed by signal {} (out of memory?)", WTERMSIG(status))
-                                                   : fmt::format("exit {}", WEXITSTATUS(status))}};
+            line = {
+                {"path", path},
+                {"size", size},
+                {"batch", batch},
+                {"failed", WIFSIGNALED(status) ? fmt::format("killed by signal {} (out of memory?)", WTERMSIG(status))
+                                               : fmt::format("exit {}", WEXITSTATUS(status))}};
           }
         }
         if (o.json) {
           fmt::print("{}\n", line.dump());
         } else if (line.contains("forward_ms_per_image")) {
-          fmt::print("{:>5} {:>5} {:>11} {:>13.2f} {:>16} {:>10.0f}\n", size, batch, path, line["forward_ms_per_image"].get<double>(),
-                     line.contains("forward_backward_ms_per_image") ? fmt::format("{:.2f}", line["forward_backward_ms_per_image"].get<double>()) : "-",
+          fmt::print("{:>5} {:>5} {:>11} {:>13.2f} {:>16} {:>10.0f}\n", size, batch, path,
+                     line["forward_ms_per_image"].get<double>(),
+                     line.contains("forward_backward_ms_per_image")
+                         ? fmt::format("{:.2f}", line["forward_backward_ms_per_image"].get<double>())
+                         : "-",
                      line["peak_mb"].get<double>());
         } else {
-          fmt::print("{:>5} {:>5} {:>11}   {}\n", size, batch, path, line.value("skipped", line.value("failed", std::string())));
+          fmt::print("{:>5} {:>5} {:>11}   {}\n", size, batch, path,
+                     line.value("skipped", line.value("failed", std::string())));
         }
         std::fflush(stdout);
       }
@@ -267,15 +295,19 @@ CommandAction add_bench(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* bench = app.add_subcommand("bench", "Benchmarks (docs/performance.md)");
   bench->require_subcommand(1);
-  CLI::App* cmd = bench->add_subcommand("interp", "Time and peak memory of the prior+attention op: official formulation, "
-                                                  "reference, factorised path, CUDA kernel");
-  cmd->add_option("--sizes", o->sizes, "Input sizes in px (S = (size/16)^2, T = (size/8)^2); default 512")->delimiter(',');
+  CLI::App* cmd = bench->add_subcommand("interp",
+                                        "Time and peak memory of the prior+attention op: official formulation, "
+                                        "reference, factorised path, CUDA kernel");
+  cmd->add_option("--sizes", o->sizes, "Input sizes in px (S = (size/16)^2, T = (size/8)^2); default 512")
+      ->delimiter(',');
   cmd->add_option("--batches", o->batches, "Batch sizes (default 1,8)")->delimiter(',');
-  cmd->add_option("--paths", o->paths, "official, reference, factorized, cuda (default: the first three)")->delimiter(',');
+  cmd->add_option("--paths", o->paths, "official, reference, factorized, cuda (default: the first three)")
+      ->delimiter(',');
   cmd->add_option("--device", o->device, "cpu (default) or cuda");
   cmd->add_option("--repeat", o->repeat, "Timed runs per case, median reported (default 3)");
   cmd->add_option("--max-memory-gb", o->max_memory_gb, "Skip cases estimated to need more (default 3/4 of the memory)");
-  cmd->add_flag("--forward-only", [o](std::int64_t) { o->backward = false; }, "Only time the forward pass");
+  cmd->add_flag(
+      "--forward-only", [o](std::int64_t) { o->backward = false; }, "Only time the forward pass");
   cmd->add_flag("--json", o->json, "One JSON object per case");
   cmd->add_flag("--one", o->one, "(internal) run exactly one case in this process")->group("");
   return [o] { return o->one ? run_one(*o) : run_all(*o); };

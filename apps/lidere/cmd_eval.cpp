@@ -32,16 +32,19 @@ int run(const EvalOptions& o) {
   auto dataset = datasets::open_segmentation_dataset(o.data, o.split, ignore);
   tasks::check_task_matches(stored, {{"task", "seg"}, {"class_names", dataset.labels.class_names}}, model.path);
   datasets::validate_samples(dataset.samples, dataset.labels, dataset.description);
-  const auto task = tasks::make_task({{"task", "seg"}, {"class_names", dataset.labels.class_names}, {"ignore_index", ignore}});
+  const auto task =
+      tasks::make_task({{"task", "seg"}, {"class_names", dataset.labels.class_names}, {"ignore_index", ignore}});
 
   datasets::LoaderSettings settings;
   settings.rows = model.rows;
   settings.cols = model.cols;
   settings.batch = o.batch;
   const datasets::SegmentationLoader loader(dataset.samples, settings);
-  const train::BatchSource source{loader.evaluation_batches(), loader.images(), [&](std::int64_t i) { return loader.evaluation_batch(i); }};
-  const auto evaluator = train::evaluate(*model.readout, *task, feature_function(*model.backbone, model.rows, model.cols),
-                                         source, model.device, progress_mode(o.quiet), static_cast<int>(o.workers));
+  const train::BatchSource source{loader.evaluation_batches(), loader.images(),
+                                  [&](std::int64_t i) { return loader.evaluation_batch(i); }};
+  const auto evaluator =
+      train::evaluate(*model.readout, *task, feature_function(*model.backbone, model.rows, model.cols), source,
+                      model.device, progress_mode(o.quiet), static_cast<int>(o.workers));
 
   std::filesystem::path out = o.out;
   if (out.empty()) out = train::RunDir::create("runs", "seg", "eval").path();
@@ -57,14 +60,20 @@ int run(const EvalOptions& o) {
     const auto names = details.at("class_names").get<std::vector<std::string>>();
     for (std::size_t k = 0; k < names.size(); ++k) {
       const auto& v = details.at("iou").at(k);
-      fmt::print(stderr, "    {:<18} {}\n", names[k], v.is_null() ? std::string("-   (absent)") : fmt::format("{:.4f}", v.get<double>()));
+      fmt::print(stderr, "    {:<18} {}\n", names[k],
+                 v.is_null() ? std::string("-   (absent)") : fmt::format("{:.4f}", v.get<double>()));
     }
     fmt::print(stderr, "results in {} (eval_{}.json, confusion_{}.csv/.png)\n", out.string(), o.split, o.split);
   }
   if (o.json) {
-    fmt::print("{}\n", nlohmann::json{{"weights", model.path}, {"data", o.data}, {"split", o.split},
-                                      {"images", dataset.samples.size()}, {"metrics", metrics.to_json()},
-                                      {"details", details}, {"out", out.string()}}.dump(2));
+    fmt::print("{}\n", nlohmann::json{{"weights", model.path},
+                                      {"data", o.data},
+                                      {"split", o.split},
+                                      {"images", dataset.samples.size()},
+                                      {"metrics", metrics.to_json()},
+                                      {"details", details},
+                                      {"out", out.string()}}
+                           .dump(2));
   }
   return static_cast<int>(ExitCode::kOk);
 }
@@ -79,7 +88,8 @@ CommandAction add_eval(CLI::App& app) {
   cmd->add_option("--split", o->split, "Split to evaluate (default val)");
   cmd->add_option("--out", o->out, "Folder for the reports (default runs/seg/evalN)");
   cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
-  cmd->add_option("--backbone", o->backbone, "Backbone weights if they moved since training (must be the same weights)");
+  cmd->add_option("--backbone", o->backbone,
+                  "Backbone weights if they moved since training (must be the same weights)");
   cmd->add_option("--batch", o->batch, "Images per batch (default 8)");
   cmd->add_option("--workers", o->workers, "Batches decoded ahead on worker threads (default 2)");
   cmd->add_option("--ignore-index", o->ignore_index, "Label value to leave out (default: the checkpoint's)");

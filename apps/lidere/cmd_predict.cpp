@@ -87,13 +87,16 @@ int run(const PredictOptions& o) {
   // Overlays skip the palette's black so that every class is visible on the photo.
   auto overlay_colours = class_palette(classes + 1);
   overlay_colours.erase(overlay_colours.begin());
-  const torch::Tensor overlay_table = torch::from_blob(overlay_colours.data(), {classes, 3}, torch::kUInt8).to(torch::kFloat) / 255.0;
+  const torch::Tensor overlay_table =
+      torch::from_blob(overlay_colours.data(), {classes, 3}, torch::kUInt8).to(torch::kFloat) / 255.0;
 
-  const auto batches = static_cast<std::int64_t>((inputs.size() + static_cast<std::size_t>(o.batch) - 1) / static_cast<std::size_t>(o.batch));
+  const auto batches = static_cast<std::int64_t>((inputs.size() + static_cast<std::size_t>(o.batch) - 1) /
+                                                 static_cast<std::size_t>(o.batch));
   const auto load = [&](std::int64_t b) {
     LoadedBatch loaded;
     std::vector<torch::Tensor> resized;
-    for (std::int64_t i = b * o.batch; i < std::min<std::int64_t>(static_cast<std::int64_t>(inputs.size()), (b + 1) * o.batch); ++i) {
+    for (std::int64_t i = b * o.batch;
+         i < std::min<std::int64_t>(static_cast<std::int64_t>(inputs.size()), (b + 1) * o.batch); ++i) {
       loaded.originals.push_back(read_image_rgb(inputs[static_cast<std::size_t>(i)].file.string()));
       resized.push_back(datasets::resize_image(loaded.originals.back(), model.rows, model.cols));
     }
@@ -108,12 +111,14 @@ int run(const PredictOptions& o) {
   std::int64_t done = 0;
   for (std::int64_t b = 0; b < batches; ++b) {
     const LoadedBatch batch = prefetch.next();
-    const torch::Tensor logits = model.readout->forward(features(batch.model_input.to(model.device))).to(torch::kFloat).cpu();
+    const torch::Tensor logits =
+        model.readout->forward(features(batch.model_input.to(model.device))).to(torch::kFloat).cpu();
     for (std::size_t i = 0; i < batch.originals.size(); ++i) {
       const Input& input = inputs[static_cast<std::size_t>(b * o.batch) + i];
       const torch::Tensor& image = batch.originals[i];
-      const torch::Tensor scores = tasks::upsample_logits(logits.slice(0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(i) + 1),
-                                                          image.size(1), image.size(2))[0];
+      const torch::Tensor scores =
+          tasks::upsample_logits(logits.slice(0, static_cast<std::int64_t>(i), static_cast<std::int64_t>(i) + 1),
+                                 image.size(1), image.size(2))[0];
       const torch::Tensor mask = scores.argmax(0);
       const fs::path mask_file = out / "masks" / (input.output_stem + ".png");
       fs::create_directories(mask_file.parent_path());
@@ -139,7 +144,8 @@ int run(const PredictOptions& o) {
   }
   progress.finish();
   if (!o.quiet) fmt::print(stderr, "{} masks in {}\n", inputs.size(), (out / "masks").string());
-  if (o.json) fmt::print("{}\n", nlohmann::json{{"weights", model.path}, {"out", out.string()}, {"outputs", written}}.dump(2));
+  if (o.json)
+    fmt::print("{}\n", nlohmann::json{{"weights", model.path}, {"out", out.string()}, {"outputs", written}}.dump(2));
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -147,12 +153,14 @@ int run(const PredictOptions& o) {
 
 CommandAction add_predict(CLI::App& app) {
   auto o = std::make_shared<PredictOptions>();
-  CLI::App* cmd = app.add_subcommand("predict", "Predict masks for images and folders (recursive; JPEG, PNG, BMP, TIFF, WebP)");
+  CLI::App* cmd =
+      app.add_subcommand("predict", "Predict masks for images and folders (recursive; JPEG, PNG, BMP, TIFF, WebP)");
   cmd->add_option("sources", o->sources, "Image files and folders")->required();
   cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)")->required();
   cmd->add_option("--out", o->out, "Output folder (default runs/seg/predictN): masks/, overlays/, probabilities/");
   cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
-  cmd->add_option("--backbone", o->backbone, "Backbone weights if they moved since training (must be the same weights)");
+  cmd->add_option("--backbone", o->backbone,
+                  "Backbone weights if they moved since training (must be the same weights)");
   cmd->add_option("--batch", o->batch, "Images per batch (default 4)");
   cmd->add_option("--workers", o->workers, "Batches decoded ahead on worker threads (default 2)");
   cmd->add_flag("--probabilities", o->probabilities, "Also write class probabilities (float16 safetensors, C x H x W)");

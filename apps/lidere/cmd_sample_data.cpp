@@ -12,9 +12,11 @@ namespace lidere::cli {
 
 CommandAction add_sample_data(CLI::App& app) {
   auto o = std::make_shared<datasets::SampleDatasetOptions>();
-  CLI::App* cmd = app.add_subcommand("sample-data", "Generate the small default segmentation dataset (textured objects "
-                                                    "on photographs) used by the README's main job");
-  cmd->add_option("--photos", o->photos, "Folder with scikit-image's sample photos (scripts/sample_photos.sh)")->required();
+  CLI::App* cmd = app.add_subcommand("sample-data",
+                                     "Generate the small default segmentation dataset (textured objects "
+                                     "on photographs) used by the README's main job");
+  cmd->add_option("--photos", o->photos, "Folder with scikit-image's sample photos (scripts/sample_photos.sh)")
+      ->required();
   cmd->add_option("--out", o->out, "Output folder")->required();
   cmd->add_option("--train", o->train, "Training images (default 48)");
   cmd->add_option("--val", o->val, "Validation images (default 16)");

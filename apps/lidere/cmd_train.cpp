@@ -102,8 +102,10 @@ int run(const TrainOptions& o) {
     config = resolve_config(o);
   }
   config.validate();
-  if (config.task != "seg") throw UsageError(fmt::format("--task {}: only seg is available in this version", config.task));
-  if (config.data.empty()) throw UsageError("--data is required: a dataset folder or a dataset config (docs/datasets.md)");
+  if (config.task != "seg")
+    throw UsageError(fmt::format("--task {}: only seg is available in this version", config.task));
+  if (config.data.empty())
+    throw UsageError("--data is required: a dataset folder or a dataset config (docs/datasets.md)");
   const torch::Device device = train::parse_device(config.device);
   const train::ProgressMode progress = progress_mode(o.quiet);
   const auto say = [&](const std::string& line) {
@@ -118,17 +120,21 @@ int run(const TrainOptions& o) {
                                       {"class_names", train_set.labels.class_names},
                                       {"ignore_index", train_set.labels.ignore_index}});
   if (config.epochs > 0) {
-    config.iterations = (config.epochs * static_cast<std::int64_t>(train_set.samples.size()) + config.batch - 1) / config.batch;
+    config.iterations =
+        (config.epochs * static_cast<std::int64_t>(train_set.samples.size()) + config.batch - 1) / config.batch;
     config.epochs = 0;  // resolved: the run folder records the iterations
   }
 
   std::unique_ptr<backbones::Backbone> backbone = backbones::open_backbone(config.backbone, config.layers);
   const std::string backbone_description = backbone->describe();
   const std::string fingerprint = backbones::backbone_fingerprint(*backbone);
-  const auto readout_config = readout_config_for(*backbone, config.rows(), config.cols(), config.dim, config.heads, *task);
-  const bool cache = config.cache == "on" || (config.cache == "auto" && datasets::augmentation_is_cacheable(config.augment));
+  const auto readout_config =
+      readout_config_for(*backbone, config.rows(), config.cols(), config.dim, config.heads, *task);
+  const bool cache =
+      config.cache == "on" || (config.cache == "auto" && datasets::augmentation_is_cacheable(config.augment));
   if (cache) {
-    const std::string dir = config.cache_dir.empty() ? (fs::path(config.project) / ".cache" / "features").string() : config.cache_dir;
+    const std::string dir =
+        config.cache_dir.empty() ? (fs::path(config.project) / ".cache" / "features").string() : config.cache_dir;
     backbone = std::make_unique<backbones::CachedBackbone>(std::move(backbone), dir);
   }
   backbone->to(device);
@@ -153,14 +159,17 @@ int run(const TrainOptions& o) {
   for (const auto& p : readout.module().parameters()) parameters += p.numel();
   say(fmt::format("run:       {}", run->path().string()));
   say(fmt::format("data:      {}: {} train / {} val images, {} classes, ignore index {}", config.data,
-                  train_set.samples.size(), val_set.samples.size(), train_set.labels.classes(), train_set.labels.ignore_index));
+                  train_set.samples.size(), val_set.samples.size(), train_set.labels.classes(),
+                  train_set.labels.ignore_index));
   say(fmt::format("backbone:  {} at {}x{} -> {} channels on {}{}", backbone_description, config.rows(), config.cols(),
-                  readout_config.feature_channels, readout_config.feature_grid.str(), cache ? " (feature cache on)" : ""));
+                  readout_config.feature_channels, readout_config.feature_grid.str(),
+                  cache ? " (feature cache on)" : ""));
   say(fmt::format("readout:   {} with {} trainable parameters, output {}x{}", config.readout, parameters,
                   readout_config.base_grid.rows * readout_config.upsample_factor(),
                   readout_config.base_grid.cols * readout_config.upsample_factor()));
   say(fmt::format("training:  {} iterations of batch {}, lr {} ({} schedule, {} warm-up), augment {}, device {}",
-                  config.iterations, config.batch, config.lr, config.schedule, config.warmup, config.augment, config.device));
+                  config.iterations, config.batch, config.lr, config.schedule, config.warmup, config.augment,
+                  config.device));
 
   datasets::LoaderSettings loader_settings;
   loader_settings.rows = config.rows();
@@ -170,18 +179,23 @@ int run(const TrainOptions& o) {
   loader_settings.augment = {config.augment, config.up_factor, config.p_blur, train_set.labels.ignore_index};
   const datasets::SegmentationLoader train_loader(train_set.samples, loader_settings);
   const datasets::SegmentationLoader val_loader(val_set.samples, loader_settings);
-  train::BatchSource train_source{-1, train_loader.images(), [&](std::int64_t step) { return train_loader.training_batch(step); }};
+  train::BatchSource train_source{-1, train_loader.images(),
+                                  [&](std::int64_t step) { return train_loader.training_batch(step); }};
   train::BatchSource val_source{val_loader.evaluation_batches(config.val_images), val_loader.images(),
                                 [&](std::int64_t i) { return val_loader.evaluation_batch(i, config.val_images); }};
 
   nlohmann::json meta = {{"task", task->describe()},
                          {"readout", config.readout},
                          {"readout_config", readout::readout_config_to_json(readout_config)},
-                         {"backbone", {{"spec", config.backbone}, {"layers", config.layers}, {"description", backbone_description},
-                                       {"fingerprint", fingerprint}}},
+                         {"backbone",
+                          {{"spec", config.backbone},
+                           {"layers", config.layers},
+                           {"description", backbone_description},
+                           {"fingerprint", fingerprint}}},
                          {"imgsz", config.imgsz},
                          {"config", train::to_json(config)}};
-  train::Trainer trainer(config, readout, *task, feature_function(*backbone, config.rows(), config.cols()), *run, meta, progress);
+  train::Trainer trainer(config, readout, *task, feature_function(*backbone, config.rows(), config.cols()), *run, meta,
+                         progress);
   const train::TrainSummary summary =
       trainer.run(train_source, val_source, resume_from.get(), [&] { draw_training_curves(*run); });
   if (summary.interrupted) return static_cast<int>(ExitCode::kOk);
@@ -198,14 +212,15 @@ int run(const TrainOptions& o) {
                   summary.best_metrics.main(), summary.best_step, run->path().string()));
   say(fmt::format("  predict: lidere predict --weights {} IMAGES...", run->path().string()));
   if (o.json) {
-    nlohmann::json out = {{"run", run->path().string()},
-                          {"iterations", summary.iterations},
-                          {"seconds", summary.seconds},
-                          {"best_iteration", summary.best_step},
-                          {"best", summary.best_metrics.to_json()},
-                          {"final", summary.final_metrics.to_json()},
-                          {"details", evaluator->details()},
-                          {"weights", {{"best", run->weights("best").string()}, {"last", run->weights("last").string()}}}};
+    nlohmann::json out = {
+        {"run", run->path().string()},
+        {"iterations", summary.iterations},
+        {"seconds", summary.seconds},
+        {"best_iteration", summary.best_step},
+        {"best", summary.best_metrics.to_json()},
+        {"final", summary.final_metrics.to_json()},
+        {"details", evaluator->details()},
+        {"weights", {{"best", run->weights("best").string()}, {"last", run->weights("last").string()}}}};
     fmt::print("{}\n", out.dump(2));
   }
   return static_cast<int>(ExitCode::kOk);

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include "apps/lidere/commands.h"
 #include "core/errors.h"
@@ -48,10 +48,16 @@ int main(int argc, char** argv) {
     using AddFn = lidere::cli::CommandAction (*)(CLI::App&);
     const std::vector<AddFn> kCommands = {
 #if defined(LIDERE_WITH_OPENCV)
-        &lidere::cli::add_train,       &lidere::cli::add_eval, &lidere::cli::add_predict,
-        &lidere::cli::add_sample_data,
+      &lidere::cli::add_train,
+      &lidere::cli::add_eval,
+      &lidere::cli::add_predict,
+      &lidere::cli::add_sample_data,
 #endif
-        &lidere::cli::add_check_golden, &lidere::cli::add_info, &lidere::cli::add_inspect, &lidere::cli::add_bench};
+      &lidere::cli::add_check_golden,
+      &lidere::cli::add_info,
+      &lidere::cli::add_inspect,
+      &lidere::cli::add_bench
+    };
     for (AddFn add : kCommands) {
       const std::size_t before = app.get_subcommands({}).size();
       lidere::cli::CommandAction run = add(app);

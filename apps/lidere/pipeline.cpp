@@ -21,7 +21,8 @@ readout::ReadoutConfig readout_config_for(const backbones::Backbone& backbone, s
                                           std::int64_t dim, std::int64_t heads, const tasks::Task& task) {
   const backbones::FeatureShape shape = backbone.feature_shape(rows, cols);
   if (rows % 8 != 0 || cols % 8 != 0) {
-    throw UsageError(fmt::format("imgsz {}x{}: the readout needs multiples of 8 (its target grid is input / 8)", rows, cols));
+    throw UsageError(
+        fmt::format("imgsz {}x{}: the readout needs multiples of 8 (its target grid is input / 8)", rows, cols));
   }
   readout::ReadoutConfig config;
   config.feature_channels = shape.channels;
@@ -45,14 +46,17 @@ std::string resolve_weights(const std::string& weights_or_run) {
   namespace fs = std::filesystem;
   if (fs::is_directory(weights_or_run)) {
     const fs::path best = fs::path(weights_or_run) / "weights" / "best.safetensors";
-    if (!fs::is_regular_file(best)) throw InputError(fmt::format("{}: no weights/best.safetensors in this run folder", weights_or_run));
+    if (!fs::is_regular_file(best))
+      throw InputError(fmt::format("{}: no weights/best.safetensors in this run folder", weights_or_run));
     return best.string();
   }
-  if (!fs::exists(weights_or_run)) throw InputError(fmt::format("{}: no such checkpoint file or run folder", weights_or_run));
+  if (!fs::exists(weights_or_run))
+    throw InputError(fmt::format("{}: no such checkpoint file or run folder", weights_or_run));
   return weights_or_run;
 }
 
-TrainedModel load_trained_model(const std::string& weights_or_run, const std::string& device, const std::string& backbone) {
+TrainedModel load_trained_model(const std::string& weights_or_run, const std::string& device,
+                                const std::string& backbone) {
   TrainedModel model;
   model.path = resolve_weights(weights_or_run);
   model.checkpoint = train::load_checkpoint(model.path);
@@ -65,9 +69,10 @@ TrainedModel load_trained_model(const std::string& weights_or_run, const std::st
     model.backbone = backbones::open_backbone(spec, meta.at("backbone").value("layers", std::vector<int>{}));
     const std::string expected = meta.at("backbone").at("fingerprint").get<std::string>();
     if (backbones::backbone_fingerprint(*model.backbone) != expected) {
-      throw InputError(fmt::format("{}: this checkpoint was trained on other backbone weights ({}) than {} gives; "
-                                   "pass the original with --backbone", model.path,
-                                   meta.at("backbone").value("description", std::string("?")), spec));
+      throw InputError(
+          fmt::format("{}: this checkpoint was trained on other backbone weights ({}) than {} gives; "
+                      "pass the original with --backbone",
+                      model.path, meta.at("backbone").value("description", std::string("?")), spec));
     }
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: the checkpoint description is incomplete: {}", model.path, e.what()));

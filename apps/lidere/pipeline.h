@@ -40,7 +40,8 @@ struct TrainedModel {
 };
 // `backbone`: empty to open the backbone the checkpoint was trained with; a spec to use another
 // copy of it (its fingerprint must match the checkpoint's).
-TrainedModel load_trained_model(const std::string& weights_or_run, const std::string& device, const std::string& backbone = "");
+TrainedModel load_trained_model(const std::string& weights_or_run, const std::string& device,
+                                const std::string& backbone = "");
 
 // The checkpoint file a user means: the file itself, or <run>/weights/best.safetensors.
 std::string resolve_weights(const std::string& weights_or_run);

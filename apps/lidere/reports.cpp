@@ -20,11 +20,13 @@ void draw_training_curves(const train::RunDir& run) {
   plot_curves(curves, "iteration", run.file("results.png").string());
 }
 
-void write_evaluation_report(const tasks::Evaluator& evaluator, const std::filesystem::path& dir, const std::string& split) {
+void write_evaluation_report(const tasks::Evaluator& evaluator, const std::filesystem::path& dir,
+                             const std::string& split) {
   const nlohmann::json details = evaluator.details();
   {
     std::ofstream out(dir / fmt::format("eval_{}.json", split));
-    out << nlohmann::json{{"split", split}, {"metrics", evaluator.metrics().to_json()}, {"details", details}}.dump(2) << '\n';
+    out << nlohmann::json{{"split", split}, {"metrics", evaluator.metrics().to_json()}, {"details", details}}.dump(2)
+        << '\n';
   }
   if (!details.contains("confusion")) return;
   const auto names = details.at("class_names").get<std::vector<std::string>>();
@@ -37,7 +39,8 @@ void write_evaluation_report(const tasks::Evaluator& evaluator, const std::files
     flat.insert(flat.end(), rows[r].begin(), rows[r].end());
   }
   const auto n = static_cast<std::int64_t>(rows.size());
-  plot_confusion(torch::tensor(flat, torch::kLong).reshape({n, n}), names, (dir / fmt::format("confusion_{}.png", split)).string());
+  plot_confusion(torch::tensor(flat, torch::kLong).reshape({n, n}), names,
+                 (dir / fmt::format("confusion_{}.png", split)).string());
 }
 
 }  // namespace lidere::cli

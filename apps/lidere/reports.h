@@ -14,6 +14,7 @@ void draw_training_curves(const train::RunDir& run);
 
 // <dir>/eval_<split>.json (metrics and details), and where the task has a confusion matrix
 // <dir>/confusion_<split>.csv and .png.
-void write_evaluation_report(const tasks::Evaluator& evaluator, const std::filesystem::path& dir, const std::string& split);
+void write_evaluation_report(const tasks::Evaluator& evaluator, const std::filesystem::path& dir,
+                             const std::string& split);
 
 }  // namespace lidere::cli

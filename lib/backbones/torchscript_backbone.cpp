@@ -56,8 +56,8 @@ std::vector<torch::Tensor> TorchScriptBackbone::run(const torch::Tensor& normali
       maps.push_back(item.toTensor());
     }
   } else {
-    throw InputError(fmt::format("{}: forward must return a tensor or a list/tuple of tensors, got {}", path_,
-                                 output.tagKind()));
+    throw InputError(
+        fmt::format("{}: forward must return a tensor or a list/tuple of tensors, got {}", path_, output.tagKind()));
   }
   if (maps.empty()) throw InputError(fmt::format("{}: forward returned no feature map", path_));
   for (const auto& m : maps) {
@@ -78,9 +78,10 @@ FeatureShape TorchScriptBackbone::feature_shape(std::int64_t rows, std::int64_t 
   FeatureShape shape{0, {maps[0].size(2), maps[0].size(3)}};
   for (const auto& m : maps) shape.channels += m.size(1);
   if (rows % shape.grid.rows != 0 || cols % shape.grid.cols != 0 || rows / shape.grid.rows != cols / shape.grid.cols) {
-    throw UsageError(fmt::format("{}: input {}x{} gives a {}x{} grid, not an integer stride; choose a size the model "
-                                 "divides evenly",
-                                 path_, rows, cols, shape.grid.rows, shape.grid.cols));
+    throw UsageError(
+        fmt::format("{}: input {}x{} gives a {}x{} grid, not an integer stride; choose a size the model "
+                    "divides evenly",
+                    path_, rows, cols, shape.grid.rows, shape.grid.cols));
   }
   return shapes_[key] = shape;
 }
@@ -95,9 +96,8 @@ torch::Tensor TorchScriptBackbone::features(const torch::Tensor& images) {
   namespace F = torch::nn::functional;
   std::vector<torch::Tensor> normalized;
   for (const auto& m : maps) {
-    const torch::Tensor on_grid = m.size(2) == rows && m.size(3) == cols
-                                      ? m
-                                      : at::upsample_bilinear2d(m, {rows, cols}, /*align_corners=*/false);
+    const torch::Tensor on_grid =
+        m.size(2) == rows && m.size(3) == cols ? m : at::upsample_bilinear2d(m, {rows, cols}, /*align_corners=*/false);
     normalized.push_back(F::normalize(on_grid.to(torch::kFloat32), F::NormalizeFuncOptions().p(2).dim(1)));
   }
   return torch::cat(normalized, 1);

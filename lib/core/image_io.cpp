@@ -21,10 +21,17 @@ torch::Tensor read_image_rgb(const std::string& path) {
   if (image.empty()) throw InputError(fmt::format("{}: cannot decode image (not an image, or corrupt)", path));
   cv::Mat rgb;
   switch (image.channels()) {
-    case 1: cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB); break;
-    case 3: cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB); break;
-    case 4: cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB); break;
-    default: throw InputError(fmt::format("{}: unsupported image with {} channels", path, image.channels()));
+    case 1:
+      cv::cvtColor(image, rgb, cv::COLOR_GRAY2RGB);
+      break;
+    case 3:
+      cv::cvtColor(image, rgb, cv::COLOR_BGR2RGB);
+      break;
+    case 4:
+      cv::cvtColor(image, rgb, cv::COLOR_BGRA2RGB);
+      break;
+    default:
+      throw InputError(fmt::format("{}: unsupported image with {} channels", path, image.channels()));
   }
   const double scale = rgb.depth() == CV_16U ? 1.0 / 65535.0 : rgb.depth() == CV_8U ? 1.0 / 255.0 : 1.0;
   cv::Mat floats;
@@ -34,7 +41,8 @@ torch::Tensor read_image_rgb(const std::string& path) {
 }
 
 void write_image_rgb(const std::string& path, const torch::Tensor& image) {
-  torch::Tensor bytes = image.is_floating_point() ? (image.clamp(0, 1) * 255.0).round().to(torch::kUInt8) : image.to(torch::kUInt8);
+  torch::Tensor bytes =
+      image.is_floating_point() ? (image.clamp(0, 1) * 255.0).round().to(torch::kUInt8) : image.to(torch::kUInt8);
   bytes = bytes.permute({1, 2, 0}).contiguous().cpu();
   const cv::Mat rgb(static_cast<int>(bytes.size(0)), static_cast<int>(bytes.size(1)), CV_8UC3, bytes.data_ptr());
   cv::Mat bgr;

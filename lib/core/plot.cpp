@@ -65,7 +65,8 @@ void plot_curves(const std::vector<Curve>& curves, const std::string& x_label, c
   write_png(path, canvas);
 }
 
-void plot_confusion(const torch::Tensor& confusion, const std::vector<std::string>& class_names, const std::string& path) {
+void plot_confusion(const torch::Tensor& confusion, const std::vector<std::string>& class_names,
+                    const std::string& path) {
   const auto n = static_cast<int>(confusion.size(0));
   const int cell = std::clamp(600 / std::max(1, n), 18, 60), margin = 130;
   cv::Mat canvas(margin + n * cell + 20, margin + n * cell + 20, CV_8UC3, cv::Scalar(255, 255, 255));
@@ -84,7 +85,8 @@ void plot_confusion(const torch::Tensor& confusion, const std::vector<std::strin
                     0.35, v > 0.5 ? cv::Scalar(255, 255, 255) : kInk, 1, cv::LINE_AA);
       }
     }
-    const std::string name = r < static_cast<int>(class_names.size()) ? class_names[static_cast<std::size_t>(r)] : std::to_string(r);
+    const std::string name =
+        r < static_cast<int>(class_names.size()) ? class_names[static_cast<std::size_t>(r)] : std::to_string(r);
     text(canvas, name.substr(0, 16), {5, margin + r * cell + cell / 2 + 4});
     // Column names, written vertically: draw horizontally on a strip and rotate it.
     cv::Mat strip(cell, margin - 5, CV_8UC3, cv::Scalar(255, 255, 255));
@@ -103,7 +105,8 @@ std::vector<std::array<std::uint8_t, 3>> class_palette(std::int64_t classes) {
     std::array<std::uint8_t, 3> rgb{0, 0, 0};
     std::int64_t id = k;
     for (int bit = 7; id > 0; --bit, id >>= 3) {
-      for (int ch = 0; ch < 3; ++ch) rgb[static_cast<std::size_t>(ch)] |= static_cast<std::uint8_t>(((id >> ch) & 1) << bit);
+      for (int ch = 0; ch < 3; ++ch)
+        rgb[static_cast<std::size_t>(ch)] |= static_cast<std::uint8_t>(((id >> ch) & 1) << bit);
     }
     palette.push_back(rgb);
   }

@@ -22,7 +22,8 @@ void plot_curves(const std::vector<Curve>& curves, const std::string& x_label, c
 
 // A confusion matrix (rows: truth, columns: prediction), each row normalised to sum 1, with the
 // class names on the axes and the percentages in the cells.
-void plot_confusion(const torch::Tensor& confusion, const std::vector<std::string>& class_names, const std::string& path);
+void plot_confusion(const torch::Tensor& confusion, const std::vector<std::string>& class_names,
+                    const std::string& path);
 
 // Distinct colours per class: the Pascal VOC palette (bit-interleaved), black for class 0.
 std::vector<std::array<std::uint8_t, 3>> class_palette(std::int64_t classes);

@@ -11,13 +11,10 @@ namespace {
 
 std::string shape_str(const torch::Tensor& t) { return fmt::format("{}", fmt::join(t.sizes(), "x")); }
 
-[[noreturn]] void bad(const std::string& what) {
-  throw Error(ExitCode::kInternal, "interp_attention: " + what);
-}
+[[noreturn]] void bad(const std::string& what) { throw Error(ExitCode::kInternal, "interp_attention: " + what); }
 
 // Checks the shapes and dtypes documented in the header; names the offending argument.
-void check_inputs(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
-                  const torch::Tensor& v) {
+void check_inputs(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
   if (prior.dim() != 3) bad("prior must be (H, S, T), got " + shape_str(prior));
   if (k.dim() != 4) bad("k must be (B, S, H, Dk), got " + shape_str(k));
   if (v.dim() != 4) bad("v must be (B, S, H, Dv), got " + shape_str(v));
@@ -31,10 +28,10 @@ void check_inputs(const torch::Tensor& prior, const torch::Tensor& q, const torc
   }
   const bool q_ok = (q.dim() == 2 && q.size(0) == H && q.size(1) == Dk) ||
                     (q.dim() == 3 && q.size(0) == T && q.size(1) == H && q.size(2) == Dk) ||
-                    (q.dim() == 4 && q.size(0) == B && q.size(1) == T && q.size(2) == H &&
-                     q.size(3) == Dk);
+                    (q.dim() == 4 && q.size(0) == B && q.size(1) == T && q.size(2) == H && q.size(3) == Dk);
   if (!q_ok) {
-    bad(fmt::format("q {} must be (H, Dk), (T, H, Dk) or (B, T, H, Dk) with H={}, T={}, B={}, "
+    bad(
+        fmt::format("q {} must be (H, Dk), (T, H, Dk) or (B, T, H, Dk) with H={}, T={}, B={}, "
                     "Dk={}",
                     shape_str(q), H, T, B, Dk));
   }
@@ -58,9 +55,8 @@ detail::FactorizedResult factorized(const torch::Tensor& prior, const torch::Ten
 
 }  // namespace
 
-torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q,
-                               const torch::Tensor& k, const torch::Tensor& v,
-                               InterpBackend backend) {
+torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, InterpBackend backend) {
   check_inputs(prior, q, k, v);
   switch (backend) {
     case InterpBackend::kAuto:
@@ -84,8 +80,7 @@ torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& 
   bad("unknown backend");
 }
 
-torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q,
-                                       const torch::Tensor& k) {
+torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k) {
   check_inputs(prior, q, k, k);
   return torch::softmax(prior.unsqueeze(0) + detail::content_logits(q, k), /*dim=*/2);
 }

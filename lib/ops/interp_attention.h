@@ -21,22 +21,20 @@
 namespace lidere::ops {
 
 enum class InterpBackend {
-  kAuto,        // the best verified implementation for the inputs: the factorised path for
-                // constant queries (falling back to the reference where its softmax denominators
-                // would underflow), the reference otherwise
-  kReference,   // plain ATen ops with autograd: the oracle every fast path is tested against
-  kFactorized,  // constant queries (H, Dk) only: two GEMMs against exp(prior - max), never
-                // materialising (B, H, S, T); any device, autograd (interp_attention_factorized.cpp)
+  kAuto,               // the best verified implementation for the inputs: the factorised path for
+                       // constant queries (falling back to the reference where its softmax denominators
+                       // would underflow), the reference otherwise
+  kReference,          // plain ATen ops with autograd: the oracle every fast path is tested against
+  kFactorized,         // constant queries (H, Dk) only: two GEMMs against exp(prior - max), never
+                       // materialising (B, H, S, T); any device, autograd (interp_attention_factorized.cpp)
   kCudaOnlineSoftmax,  // CUDA forward kernel (inference only: inputs must not require grad)
 };
 
-torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q,
-                               const torch::Tensor& k, const torch::Tensor& v,
-                               InterpBackend backend = InterpBackend::kAuto);
+torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, InterpBackend backend = InterpBackend::kAuto);
 
 // The attention weights softmax_s(logit), shape (B, H, S, T), for inspection and tests.
-torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q,
-                                       const torch::Tensor& k);
+torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k);
 
 // Whether this build contains the CUDA kernels (LIDERE_CUDA).
 bool cuda_kernels_compiled();

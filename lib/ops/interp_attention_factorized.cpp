@@ -35,13 +35,13 @@ class FactorizedAttention : public torch::autograd::Function<FactorizedAttention
                                const torch::Tensor& k, const torch::Tensor& v) {
     const auto H = prior.size(0), S = prior.size(1), T = prior.size(2);
     const auto B = k.size(0), Dv = v.size(3);
-    const torch::Tensor a = torch::einsum("hd,bshd->hsb", {q, k});                       // (H, S, B)
-    const torch::Tensor w = torch::exp(a - std::get<0>(a.max(1, true)));                 // (H, S, B)
-    const torch::Tensor E = torch::exp(prior - std::get<0>(prior.max(1, true)));         // (H, S, T)
-    const torch::Tensor vh = v.permute({2, 1, 0, 3});                                     // (H, S, B, Dv)
+    const torch::Tensor a = torch::einsum("hd,bshd->hsb", {q, k});                // (H, S, B)
+    const torch::Tensor w = torch::exp(a - std::get<0>(a.max(1, true)));          // (H, S, B)
+    const torch::Tensor E = torch::exp(prior - std::get<0>(prior.max(1, true)));  // (H, S, T)
+    const torch::Tensor vh = v.permute({2, 1, 0, 3});                             // (H, S, B, Dv)
     const torch::Tensor wv = (w.unsqueeze(-1) * vh).reshape({H, S, B * Dv});
-    const torch::Tensor both = torch::matmul(E.transpose(1, 2), torch::cat({wv, w}, 2));  // (H, T, B*Dv + B)
-    const torch::Tensor denominator = both.slice(2, B * Dv).unsqueeze(-1);               // (H, T, B, 1)
+    const torch::Tensor both = torch::matmul(E.transpose(1, 2), torch::cat({wv, w}, 2));        // (H, T, B*Dv + B)
+    const torch::Tensor denominator = both.slice(2, B * Dv).unsqueeze(-1);                      // (H, T, B, 1)
     const torch::Tensor out_h = both.slice(2, 0, B * Dv).reshape({H, T, B, Dv}) / denominator;  // (H, T, B, Dv)
     ctx->save_for_backward({q, k, vh, E, w, denominator, out_h});
     ctx->mark_non_differentiable({denominator});
@@ -62,7 +62,8 @@ class FactorizedAttention : public torch::autograd::Function<FactorizedAttention
     torch::Tensor dE = torch::zeros_like(E);
     torch::Tensor dw = torch::empty_like(w);
     for (std::int64_t b = 0; b < B; ++b) {
-      const torch::Tensor X = torch::matmul(vh.select(2, b), G.select(2, b).transpose(1, 2)) - r.select(2, b).unsqueeze(1);
+      const torch::Tensor X =
+          torch::matmul(vh.select(2, b), G.select(2, b).transpose(1, 2)) - r.select(2, b).unsqueeze(1);
       dE.add_(X * w.select(2, b).unsqueeze(-1));
       dw.select(2, b).copy_((X * E).sum(-1));
     }
@@ -76,8 +77,8 @@ class FactorizedAttention : public torch::autograd::Function<FactorizedAttention
 
 }  // namespace
 
-FactorizedResult interp_attention_factorized(const torch::Tensor& prior, const torch::Tensor& q,
-                                             const torch::Tensor& k, const torch::Tensor& v) {
+FactorizedResult interp_attention_factorized(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
+                                             const torch::Tensor& v) {
   const variable_list result = FactorizedAttention::apply(prior, q, k, v);
   return {result[0], result[1]};
 }

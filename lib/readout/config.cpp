@@ -24,8 +24,7 @@ void ReadoutConfig::validate() const {
   require(feature_channels > 0, fmt::format("feature_channels must be positive, got {}", feature_channels));
   require(feature_grid.rows > 0 && feature_grid.cols > 0,
           fmt::format("feature_grid must be positive, got {}", feature_grid.str()));
-  require(base_grid.rows > 0 && base_grid.cols > 0,
-          fmt::format("base_grid must be positive, got {}", base_grid.str()));
+  require(base_grid.rows > 0 && base_grid.cols > 0, fmt::format("base_grid must be positive, got {}", base_grid.str()));
   require(dim > 0 && heads > 0 && dim % heads == 0,
           fmt::format("dim ({}) must be a positive multiple of heads ({})", dim, heads));
   require(key_dim > 0, fmt::format("key_dim must be positive, got {}", key_dim));

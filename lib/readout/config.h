@@ -25,12 +25,12 @@ struct ReadoutConfig {
   GridSize base_grid;                 // interpolation target grid
   std::int64_t dim = 64;              // readout width
   std::int64_t heads = 8;
-  std::int64_t key_dim = 2;           // content attention dimension per head
-  std::int64_t value_factor = 2;      // value dim per head = value_factor * dim / heads
-  std::int64_t prior_hidden = 32;     // width of the prior MLP
-  double prior_distance_init = 3.0;   // -weight of dx^2, dy^2 in the prior's skip path at init
+  std::int64_t key_dim = 2;          // content attention dimension per head
+  std::int64_t value_factor = 2;     // value dim per head = value_factor * dim / heads
+  std::int64_t prior_hidden = 32;    // width of the prior MLP
+  double prior_distance_init = 3.0;  // -weight of dx^2, dy^2 in the prior's skip path at init
   std::int64_t classes = 1;
-  double out_bias = 0.0;              // added to both final conv biases at init
+  double out_bias = 0.0;                        // added to both final conv biases at init
   std::vector<std::int64_t> upsample = {2, 2};  // CNN upsampler stages
   QueryMode queries = QueryMode::kZeroMap;
 

@@ -24,8 +24,10 @@ void save_checkpoint(const std::string& path, const Checkpoint& checkpoint) {
 Checkpoint load_checkpoint(const std::string& path) {
   const TensorFile file = load_safetensors(path);
   if (!file.metadata.count("lidere")) {
-    throw InputError(fmt::format("{}: not a lidere checkpoint (no 'lidere' metadata; official readout weights "
-                                 "are loaded with `lidere check-golden` or `inspect`)", path));
+    throw InputError(
+        fmt::format("{}: not a lidere checkpoint (no 'lidere' metadata; official readout weights "
+                    "are loaded with `lidere check-golden` or `inspect`)",
+                    path));
   }
   Checkpoint checkpoint;
   try {

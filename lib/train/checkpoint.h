@@ -8,8 +8,8 @@
 #include <map>
 #include <string>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "readout/readout_head.h"
 
@@ -18,9 +18,9 @@ namespace lidere::train {
 inline constexpr const char* kCheckpointFormat = "lidere-checkpoint-v1";
 
 struct Checkpoint {
-  nlohmann::json meta;                              // see above; "format" is set on save
-  std::map<std::string, torch::Tensor> model;       // readout weights by name
-  std::map<std::string, torch::Tensor> optimizer;   // AdamW::state(); empty for inference-only files
+  nlohmann::json meta;                             // see above; "format" is set on save
+  std::map<std::string, torch::Tensor> model;      // readout weights by name
+  std::map<std::string, torch::Tensor> optimizer;  // AdamW::state(); empty for inference-only files
 };
 
 void save_checkpoint(const std::string& path, const Checkpoint& checkpoint);

@@ -60,7 +60,8 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& state, const 
   };
   const std::int64_t steps = get("step", {}).item<std::int64_t>();
   std::vector<std::pair<torch::Tensor, torch::Tensor>> loaded;
-  for (const Slot& s : slots_) loaded.emplace_back(get(s.name + ".exp_avg", s.param), get(s.name + ".exp_avg_sq", s.param));
+  for (const Slot& s : slots_)
+    loaded.emplace_back(get(s.name + ".exp_avg", s.param), get(s.name + ".exp_avg_sq", s.param));
   torch::NoGradGuard no_grad;  // all checked: now apply
   for (std::size_t i = 0; i < slots_.size(); ++i) {
     slots_[i].exp_avg.copy_(loaded[i].first);
@@ -69,7 +70,8 @@ void AdamW::load_state(const std::map<std::string, torch::Tensor>& state, const 
   steps_ = steps;
 }
 
-double scheduled_lr(double lr, std::int64_t step, std::int64_t total, std::int64_t warmup, const std::string& schedule) {
+double scheduled_lr(double lr, std::int64_t step, std::int64_t total, std::int64_t warmup,
+                    const std::string& schedule) {
   if (step < warmup) return lr * static_cast<double>(step + 1) / static_cast<double>(warmup);
   if (schedule == "constant") return lr;
   if (schedule != "cosine") throw UsageError("unknown schedule '" + schedule + "' (use cosine or constant)");

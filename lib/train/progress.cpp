@@ -9,8 +9,14 @@
 namespace lidere::train {
 
 Progress::Progress(std::string label, std::int64_t total, ProgressMode mode, std::int64_t done, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total), start_done_(done), done_(done), mode_(mode),
-      start_(Clock::now()), last_draw_(Clock::now()) {
+    : label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total),
+      start_done_(done),
+      done_(done),
+      mode_(mode),
+      start_(Clock::now()),
+      last_draw_(Clock::now()) {
   if (mode_ == ProgressMode::kAuto) mode_ = ::isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLines;
 }
 

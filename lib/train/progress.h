@@ -14,8 +14,7 @@ enum class ProgressMode { kAuto, kBar, kLines, kQuiet };
 class Progress {
  public:
   // `done` = units already finished (a resumed run starts part-way).
-  Progress(std::string label, std::int64_t total, ProgressMode mode, std::int64_t done = 0,
-           std::string unit = "it");
+  Progress(std::string label, std::int64_t total, ProgressMode mode, std::int64_t done = 0, std::string unit = "it");
   // `done` units finished now; `status` is shown after the rate (e.g. "loss 0.42").
   void update(std::int64_t done, const std::string& status = "");
   // Ends the bar's line (the final state stays visible).

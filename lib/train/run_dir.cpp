@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 RunDir::RunDir(fs::path path) : path_(std::move(path)) { fs::create_directories(path_ / "weights"); }
 
 RunDir RunDir::create(const fs::path& project, const std::string& task, const std::string& name, bool exist_ok) {
-  if (name.empty() || name.find('/') != std::string::npos) throw UsageError("run name '" + name + "' must be a plain folder name");
+  if (name.empty() || name.find('/') != std::string::npos)
+    throw UsageError("run name '" + name + "' must be a plain folder name");
   const fs::path parent = project / task;
   fs::create_directories(parent);
   if (exist_ok) return RunDir(parent / name);

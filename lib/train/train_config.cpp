@@ -7,8 +7,8 @@
 
 namespace lidere::train {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, data, train_split, val_split, ignore_index, backbone, layers,
-                                                readout, imgsz, dim, heads, iterations, epochs, batch, lr,
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, data, train_split, val_split, ignore_index, backbone,
+                                                layers, readout, imgsz, dim, heads, iterations, epochs, batch, lr,
                                                 weight_decay, warmup, schedule, amp, augment, up_factor, p_blur,
                                                 workers, cache, cache_dir, val_every, save_every, val_images, seed,
                                                 device, project, name)
@@ -67,7 +67,9 @@ void apply_overrides(TrainConfig& config, const std::vector<std::string>& assign
     if (value.is_discarded()) value = text;
     if (key == "imgsz") value = normalise_imgsz(value);
     if (j[key].is_string() && !value.is_string()) value = text;  // e.g. name=2024
-    const auto kind = [](const nlohmann::json& v) { return v.is_number() ? std::string("number") : std::string(v.type_name()); };
+    const auto kind = [](const nlohmann::json& v) {
+      return v.is_number() ? std::string("number") : std::string(v.type_name());
+    };
     if (kind(j[key]) != kind(value)) {
       throw UsageError(fmt::format("--set {}: expected a {}, got '{}'", key, kind(j[key]), text));
     }
@@ -94,8 +96,10 @@ void TrainConfig::validate() const {
   if (augment != "standard" && augment != "hflip" && augment != "none") {
     throw UsageError(fmt::format("augment '{}': use standard, hflip or none", augment));
   }
-  if (cache != "auto" && cache != "on" && cache != "off") throw UsageError(fmt::format("cache '{}': use auto, on or off", cache));
-  if (schedule != "cosine" && schedule != "constant") throw UsageError(fmt::format("schedule '{}': use cosine or constant", schedule));
+  if (cache != "auto" && cache != "on" && cache != "off")
+    throw UsageError(fmt::format("cache '{}': use auto, on or off", cache));
+  if (schedule != "cosine" && schedule != "constant")
+    throw UsageError(fmt::format("schedule '{}': use cosine or constant", schedule));
   if (up_factor < 1.0) throw UsageError("up_factor must be at least 1");
 }
 

@@ -14,34 +14,34 @@ namespace lidere::train {
 struct TrainConfig {
   // what
   std::string task = "seg";
-  std::string data;                         // dataset folder or dataset config (.json)
+  std::string data;  // dataset folder or dataset config (.json)
   std::string train_split = "train", val_split = "val";
-  std::int64_t ignore_index = -1;           // label value left out of loss and metrics (-1: dataset's)
+  std::int64_t ignore_index = -1;  // label value left out of loss and metrics (-1: dataset's)
   std::string backbone = "efficientnet-lite0";
-  std::vector<int> layers;                  // ViT blocks to concatenate (empty: official default)
-  std::string readout = "lidere";           // lidere | linear
+  std::vector<int> layers;                       // ViT blocks to concatenate (empty: official default)
+  std::string readout = "lidere";                // lidere | linear
   std::vector<std::int64_t> imgsz = {256, 256};  // model input rows, cols
-  std::int64_t dim = 64, heads = 8;         // readout width and heads
+  std::int64_t dim = 64, heads = 8;              // readout width and heads
   // how long and how fast
   std::int64_t iterations = 1000;
-  std::int64_t epochs = 0;                  // > 0: overrides iterations (epochs x images / batch)
+  std::int64_t epochs = 0;  // > 0: overrides iterations (epochs x images / batch)
   std::int64_t batch = 8;
   double lr = 1e-3, weight_decay = 0.0;
-  std::int64_t warmup = 50;                 // linear warm-up iterations (at most a tenth of the run)
-  std::string schedule = "cosine";          // cosine | constant
-  bool amp = true;                          // bf16 autocast on CUDA (no effect on the CPU)
+  std::int64_t warmup = 50;         // linear warm-up iterations (at most a tenth of the run)
+  std::string schedule = "cosine";  // cosine | constant
+  bool amp = true;                  // bf16 autocast on CUDA (no effect on the CPU)
   // data
-  std::string augment = "hflip";            // standard | hflip | none
-  double up_factor = 1.5, p_blur = 0.0;     // 'standard' augmentation
-  std::int64_t workers = 2;                 // batches prepared ahead on worker threads
-  std::string cache = "auto";               // feature cache: auto (without random crops/colours) | on | off
-  std::string cache_dir;                    // default: <project>/.cache/features
+  std::string augment = "hflip";         // standard | hflip | none
+  double up_factor = 1.5, p_blur = 0.0;  // 'standard' augmentation
+  std::int64_t workers = 2;              // batches prepared ahead on worker threads
+  std::string cache = "auto";            // feature cache: auto (without random crops/colours) | on | off
+  std::string cache_dir;                 // default: <project>/.cache/features
   // bookkeeping
-  std::int64_t val_every = 200;             // validate (and keep the best) every N iterations
-  std::int64_t save_every = 0;              // write last.safetensors every N iterations (0: val_every)
-  std::int64_t val_images = 0;              // validate on the first N images of the split (0: all)
+  std::int64_t val_every = 200;  // validate (and keep the best) every N iterations
+  std::int64_t save_every = 0;   // write last.safetensors every N iterations (0: val_every)
+  std::int64_t val_images = 0;   // validate on the first N images of the split (0: all)
   std::uint64_t seed = 0;
-  std::string device = "cpu";               // cpu | cuda | cuda:N
+  std::string device = "cpu";  // cpu | cuda | cuda:N
   std::string project = "runs", name = "train";
 
   std::int64_t rows() const { return imgsz.at(0); }

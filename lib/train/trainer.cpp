@@ -61,7 +61,8 @@ class AutocastGuard {
 torch::Device parse_device(const std::string& text) {
   if (text == "cpu") return torch::kCPU;
   if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available()) throw UsageError(fmt::format("--device {}: this machine has no usable CUDA GPU", text));
+    if (!torch::cuda::is_available())
+      throw UsageError(fmt::format("--device {}: this machine has no usable CUDA GPU", text));
     const torch::Device device(text);
     if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
       throw UsageError(fmt::format("--device {}: there are only {} CUDA devices", text, torch::cuda::device_count()));
@@ -91,8 +92,14 @@ std::unique_ptr<tasks::Evaluator> evaluate(readout::ReadoutHead& readout, const 
 
 Trainer::Trainer(const TrainConfig& config, readout::ReadoutHead& readout, const tasks::Task& task,
                  FeatureFunction features, const RunDir& run, nlohmann::json checkpoint_meta, ProgressMode progress)
-    : config_(config), readout_(readout), task_(task), features_(std::move(features)), run_(run),
-      meta_(std::move(checkpoint_meta)), progress_(progress), device_(parse_device(config.device)) {}
+    : config_(config),
+      readout_(readout),
+      task_(task),
+      features_(std::move(features)),
+      run_(run),
+      meta_(std::move(checkpoint_meta)),
+      progress_(progress),
+      device_(parse_device(config.device)) {}
 
 void Trainer::log(const std::string& line) const {
   run_.log(line);
@@ -179,7 +186,8 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
     last_loss = loss.item<double>();
     if (!std::isfinite(last_loss)) {
       throw Error(ExitCode::kCheckFailed, fmt::format("the training loss became {} at iteration {} (try a lower "
-                                                      "--set lr=...)", last_loss, step + 1));
+                                                      "--set lr=...)",
+                                                      last_loss, step + 1));
     }
     loss_sum += last_loss;
     ++loss_count;
@@ -188,10 +196,11 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
 
     const bool stopping = InterruptGuard::requested();
     if (done % config_.val_every == 0 || done == total) {
-      const auto evaluator = evaluate(readout_, task_, features_, val, device_, ProgressMode::kQuiet,
-                                      static_cast<int>(config_.workers));
+      const auto evaluator =
+          evaluate(readout_, task_, features_, val, device_, ProgressMode::kQuiet, static_cast<int>(config_.workers));
       summary.final_metrics = evaluator->metrics();
-      const double epoch = static_cast<double>(done * config_.batch) / static_cast<double>(std::max<std::int64_t>(1, train.images));
+      const double epoch =
+          static_cast<double>(done * config_.batch) / static_cast<double>(std::max<std::int64_t>(1, train.images));
       std::vector<double> row = {static_cast<double>(done), epoch, lr, loss_sum / static_cast<double>(loss_count)};
       std::string shown;
       for (const auto& [name, value] : summary.final_metrics.values) {
@@ -221,7 +230,8 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
     }
     if (stopping && done < total) {
       progress.finish();
-      log(fmt::format("interrupted at iteration {}; continue with: lidere train --resume {}", done, run_.path().string()));
+      log(fmt::format("interrupted at iteration {}; continue with: lidere train --resume {}", done,
+                      run_.path().string()));
       summary.interrupted = true;
       summary.iterations = done;
       return summary;

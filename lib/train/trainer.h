@@ -13,8 +13,8 @@
 #include <functional>
 #include <memory>
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include "readout/readout_head.h"
 #include "tasks/task.h"

@@ -3,8 +3,8 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 #include <torch/nn/functional/loss.h>
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 
@@ -31,7 +31,8 @@ torch::Tensor SegmentationTask::loss(const torch::Tensor& logits, const Batch& b
     return logits.sum() * 0.0;  // every pixel ignored: no signal, but keep the graph
   }
   namespace F = torch::nn::functional;
-  return F::cross_entropy(logits.to(torch::kFloat), small, F::CrossEntropyFuncOptions().ignore_index(spec_.ignore_index));
+  return F::cross_entropy(logits.to(torch::kFloat), small,
+                          F::CrossEntropyFuncOptions().ignore_index(spec_.ignore_index));
 }
 
 std::unique_ptr<Evaluator> SegmentationTask::evaluator() const {
@@ -48,7 +49,8 @@ SegmentationEvaluator::SegmentationEvaluator(SegmentationSpec spec)
 void SegmentationEvaluator::add(const torch::Tensor& logits, const Batch& batch) {
   for (std::int64_t i = 0; i < batch.size(); ++i) {
     const torch::Tensor& label = batch.targets[static_cast<std::size_t>(i)];
-    const torch::Tensor scores = upsample_logits(logits.slice(0, i, i + 1).to(torch::kFloat), label.size(0), label.size(1));
+    const torch::Tensor scores =
+        upsample_logits(logits.slice(0, i, i + 1).to(torch::kFloat), label.size(0), label.size(1));
     add_prediction(scores[0].argmax(0).cpu(), label);
   }
 }
@@ -105,7 +107,8 @@ nlohmann::json SegmentationEvaluator::details() const {
   nlohmann::json confusion = nlohmann::json::array();
   for (std::int64_t r = 0; r < confusion_.size(0); ++r) {
     std::vector<std::int64_t> row(static_cast<std::size_t>(confusion_.size(1)));
-    for (std::int64_t k = 0; k < confusion_.size(1); ++k) row[static_cast<std::size_t>(k)] = confusion_[r][k].item<std::int64_t>();
+    for (std::int64_t k = 0; k < confusion_.size(1); ++k)
+      row[static_cast<std::size_t>(k)] = confusion_[r][k].item<std::int64_t>();
     confusion.push_back(row);
   }
   return {{"class_names", spec_.class_names}, {"iou", iou}, {"confusion", confusion}};

@@ -14,7 +14,8 @@ namespace {
 // A backbone that counts the images it computes: features = 2x2 average pooling times a weight.
 class CountingBackbone : public Backbone {
  public:
-  explicit CountingBackbone(float scale, std::int64_t* computed) : weight_(torch::full({1}, scale)), computed_(computed) {}
+  explicit CountingBackbone(float scale, std::int64_t* computed)
+      : weight_(torch::full({1}, scale)), computed_(computed) {}
   std::string describe() const override { return "counting backbone"; }
   std::int64_t parameter_count() const override { return 1; }
   std::int64_t stride() const override { return 2; }

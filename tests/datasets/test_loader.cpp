@@ -4,8 +4,8 @@
 #include <fstream>
 #include <set>
 
-#include <opencv2/imgcodecs.hpp>
 #include <torch/torch.h>
+#include <opencv2/imgcodecs.hpp>
 
 #include "core/errors.h"
 #include "core/plot.h"
@@ -21,8 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using namespace lidere;
 using namespace lidere::datasets;
-using lidere::testing::thrown_message;
 using Catch::Matchers::Contains;
+using lidere::testing::thrown_message;
 
 // A folder dataset whose images encode their labels: red = label * 40 (so alignment can be checked
 // after augmentation), names listed in classes.txt.
@@ -40,7 +40,8 @@ fs::path make_folder_dataset(const std::string& name, int count, int rows, int c
       write_label_png((root / split / "labels" / (stem + ".png")).string(), label, class_palette(3));
       cv::Mat image(rows, cols, CV_8UC3, cv::Scalar(0, 0, 0));
       for (int r = 0; r < rows; ++r) {
-        for (int c = 0; c < cols; ++c) image.at<cv::Vec3b>(r, c)[2] = static_cast<std::uint8_t>(40 * label[r][c].item<std::int64_t>());
+        for (int c = 0; c < cols; ++c)
+          image.at<cv::Vec3b>(r, c)[2] = static_cast<std::uint8_t>(40 * label[r][c].item<std::int64_t>());
       }
       cv::imwrite((root / split / "images" / (stem + ".png")).string(), image);
     }
@@ -70,7 +71,8 @@ CATCH_TEST_CASE("dataset discovery: folder layout, classes, splits, errors namin
   CATCH_CHECK(open_segmentation_dataset(root.string(), "train", 7).labels.ignore_index == 7);
   CATCH_CHECK_THAT(thrown_message<InputError>([&] { open_segmentation_dataset(root.string(), "test"); }),
                    Contains("cannot find split 'test'"));
-  std::ofstream(root / "lidere.json") << R"({"format": "folder", "splits": {"train": "val"}, "classes": ["a", "b", "c"], "ignore_index": 9})";
+  std::ofstream(root / "lidere.json")
+      << R"({"format": "folder", "splits": {"train": "val"}, "classes": ["a", "b", "c"], "ignore_index": 9})";
   const auto via_config = open_segmentation_dataset(root.string(), "train");
   CATCH_CHECK(via_config.labels.ignore_index == 9);
   CATCH_CHECK(via_config.samples.front().image.find("val_0") != std::string::npos);
@@ -129,7 +131,8 @@ CATCH_TEST_CASE("augmentations keep image and label aligned and are reproducible
         // the image's edges sit at the label's edges (checked on the sign of horizontal differences).
         const torch::Tensor label_edges = b.diff(1, 1) != 0;
         const torch::Tensor image_edges = a.mean(0).diff(1, 1).abs() > 1e-3;
-        CATCH_CHECK((label_edges & ~image_edges).sum().item<std::int64_t>() <= label_edges.sum().item<std::int64_t>() / 4);
+        CATCH_CHECK((label_edges & ~image_edges).sum().item<std::int64_t>() <=
+                    label_edges.sum().item<std::int64_t>() / 4);
       }
     }
     CATCH_CHECK(changed > 5);

@@ -19,7 +19,7 @@ Inputs random_inputs(int64_t B, int64_t H, int64_t S, int64_t T, int64_t Dk, int
                      torch::TensorOptions options = f64()) {
   Inputs in;
   in.prior = torch::rand({H, S, T}, options) * 3;
-  in.q = q_form == 0 ? torch::randn({H, Dk}, options)
+  in.q = q_form == 0   ? torch::randn({H, Dk}, options)
          : q_form == 1 ? torch::randn({T, H, Dk}, options)
                        : torch::randn({B, T, H, Dk}, options);
   in.k = torch::randn({B, S, H, Dk}, options);
@@ -31,7 +31,7 @@ Inputs random_inputs(int64_t B, int64_t H, int64_t S, int64_t T, int64_t Dk, int
 torch::Tensor naive(const Inputs& in) {
   const auto H = in.prior.size(0), S = in.prior.size(1), T = in.prior.size(2);
   const auto B = in.k.size(0), Dv = in.v.size(3);
-  auto q = in.q.dim() == 2 ? in.q.view({1, 1, H, -1}).expand({B, T, H, in.q.size(1)})
+  auto q = in.q.dim() == 2   ? in.q.view({1, 1, H, -1}).expand({B, T, H, in.q.size(1)})
            : in.q.dim() == 3 ? in.q.unsqueeze(0).expand({B, T, H, in.q.size(2)})
                              : in.q;
   auto out = torch::zeros({B, T, H, Dv}, in.v.options());
@@ -63,7 +63,8 @@ CATCH_TEST_CASE("reference interp_attention equals the scalar definition for eve
   for (int q_form = 0; q_form < 3; ++q_form) {
     CATCH_INFO("q form " << q_form);
     const Inputs in = random_inputs(2, 3, 5, 7, 2, 4, q_form);
-    CATCH_REQUIRE(rel_error(interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kReference), naive(in)) < 1e-13);
+    CATCH_REQUIRE(rel_error(interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kReference), naive(in)) <
+                  1e-13);
   }
 }
 
@@ -92,8 +93,10 @@ CATCH_TEST_CASE("interp_attention invariants", "[unit]") {
   }
   CATCH_SECTION("bad shapes are refused with the argument named") {
     CATCH_REQUIRE_THROWS_WITH(interp_attention(in.prior, in.q, in.k.narrow(1, 0, 5), in.v), Catch::Contains("k"));
-    CATCH_REQUIRE_THROWS_WITH(interp_attention(in.prior, torch::randn({4, 2}, f64()), in.k, in.v), Catch::Contains("q"));
-    CATCH_REQUIRE_THROWS_WITH(interp_attention(in.prior, in.q, in.k, in.v.to(torch::kFloat32)), Catch::Contains("dtype"));
+    CATCH_REQUIRE_THROWS_WITH(interp_attention(in.prior, torch::randn({4, 2}, f64()), in.k, in.v),
+                              Catch::Contains("q"));
+    CATCH_REQUIRE_THROWS_WITH(interp_attention(in.prior, in.q, in.k, in.v.to(torch::kFloat32)),
+                              Catch::Contains("dtype"));
   }
 }
 
@@ -133,15 +136,19 @@ CATCH_TEST_CASE("CUDA online-softmax forward equals the reference", "[cuda]") {
   }
   torch::manual_seed(3);
   torch::NoGradGuard no_grad;
-  struct Shape { int64_t B, H, S, T; };
-  for (const auto [B, H, S, T] : {Shape{1, 1, 1, 1}, Shape{2, 8, 63, 65}, Shape{33, 3, 130, 257}, Shape{4, 8, 1024, 4096}}) {
+  struct Shape {
+    int64_t B, H, S, T;
+  };
+  for (const auto [B, H, S, T] :
+       {Shape{1, 1, 1, 1}, Shape{2, 8, 63, 65}, Shape{33, 3, 130, 257}, Shape{4, 8, 1024, 4096}}) {
     for (int q_form = 0; q_form < 3; ++q_form) {
       for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
         CATCH_INFO("B=" << B << " H=" << H << " S=" << S << " T=" << T << " q form " << q_form << " " << dtype);
         const auto opts = torch::TensorOptions().dtype(dtype).device(torch::kCUDA);
         const Inputs in = random_inputs(B, H, S, T, 2, 16, q_form, opts);
-        const auto ref = interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64),
-                                          in.k.to(torch::kFloat64), in.v.to(torch::kFloat64), InterpBackend::kReference);
+        const auto ref =
+            interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64), in.k.to(torch::kFloat64),
+                             in.v.to(torch::kFloat64), InterpBackend::kReference);
         const auto fast = interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kCudaOnlineSoftmax);
         CATCH_REQUIRE(rel_error(fast.to(torch::kFloat64), ref) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
       }
@@ -151,7 +158,9 @@ CATCH_TEST_CASE("CUDA online-softmax forward equals the reference", "[cuda]") {
 
 CATCH_TEST_CASE("factorised path equals the reference over shapes, with gradients, in float64", "[unit]") {
   torch::manual_seed(4);
-  struct Shape { int64_t B, H, S, T; };
+  struct Shape {
+    int64_t B, H, S, T;
+  };
   for (const auto [B, H, S, T] : {Shape{1, 1, 1, 1}, Shape{1, 8, 12, 48}, Shape{3, 2, 35, 9}, Shape{5, 3, 7, 7},
                                   Shape{33, 8, 20, 80}, Shape{2, 5, 63, 130}}) {
     CATCH_INFO("B=" << B << " H=" << H << " S=" << S << " T=" << T);
@@ -188,13 +197,14 @@ CATCH_TEST_CASE("factorised path in float32 errs no more than the reference (bot
   for (const double prior_scale : {3.0, 30.0}) {
     Inputs in = random_inputs(4, 8, 64, 256, 2, 16, 0, torch::TensorOptions().dtype(torch::kFloat32));
     in.prior = in.prior * prior_scale;
-    const auto exact = interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64), in.k.to(torch::kFloat64),
-                                        in.v.to(torch::kFloat64), InterpBackend::kReference);
+    const auto exact = interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64),
+                                        in.k.to(torch::kFloat64), in.v.to(torch::kFloat64), InterpBackend::kReference);
     const double reference_error =
         rel_error(interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kReference).to(torch::kFloat64), exact);
     const double factorized_error =
         rel_error(interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kFactorized).to(torch::kFloat64), exact);
-    CATCH_INFO("prior scale " << prior_scale << ": reference " << reference_error << ", factorised " << factorized_error);
+    CATCH_INFO("prior scale " << prior_scale << ": reference " << reference_error << ", factorised "
+                              << factorized_error);
     CATCH_CHECK(factorized_error <= 2 * std::max(reference_error, 1e-7));
     // bf16 inputs are computed in float32 and rounded once at the end: against the exact result
     // for the same (bf16-rounded) inputs, only that final rounding (2^-8 relative) remains.
@@ -247,7 +257,8 @@ CATCH_TEST_CASE("factorised gradients in float32 err at most twice as much as th
     const char* names[] = {"prior", "q", "k", "v"};
     for (std::size_t i = 0; i < 4; ++i) {
       const double ref_error = rel_error(reference[i], exact[i]), fast_error = rel_error(factorized[i], exact[i]);
-      CATCH_INFO("B=" << B << " gradient of " << names[i] << ": reference " << ref_error << ", factorised " << fast_error);
+      CATCH_INFO("B=" << B << " gradient of " << names[i] << ": reference " << ref_error << ", factorised "
+                      << fast_error);
       CATCH_CHECK(fast_error <= 2 * std::max(ref_error, 1e-7));
     }
   }

@@ -1,7 +1,7 @@
 // The segmentation task: loss as the official code computes it, metrics from a confusion matrix.
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 #include <torch/nn/functional/loss.h>
+#include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "tasks/registry.h"
@@ -9,8 +9,8 @@
 #include "test_common.h"
 
 using namespace lidere;
-using lidere::testing::thrown_message;
 using Catch::Matchers::Contains;
+using lidere::testing::thrown_message;
 
 CATCH_TEST_CASE("segmentation loss: cross-entropy on nearest-downsampled labels, ignore index left out", "[unit]") {
   tasks::SegmentationTask task({{"a", "b", "c"}, 255});
@@ -60,11 +60,17 @@ CATCH_TEST_CASE("task registry and checkpoint compatibility", "[unit]") {
   const auto task = tasks::make_task({{"task", "seg"}, {"class_names", {"a", "b"}}, {"ignore_index", 9}});
   CATCH_CHECK(task->output_channels() == 2);
   CATCH_CHECK(task->describe()["ignore_index"] == 9);
-  CATCH_CHECK_THAT(thrown_message<UsageError>([] { tasks::make_task({{"task", "depth"}}); }), Contains("unknown task 'depth'"));
-  const nlohmann::json two = {{"task", "seg"}, {"class_names", {"a", "b"}}}, three = {{"task", "seg"}, {"class_names", {"a", "b", "c"}}};
+  CATCH_CHECK_THAT(thrown_message<UsageError>([] {
+                     tasks::make_task({{"task", "depth"}});
+                   }),
+                   Contains("unknown task 'depth'"));
+  const nlohmann::json two = {{"task", "seg"}, {"class_names", {"a", "b"}}},
+                       three = {{"task", "seg"}, {"class_names", {"a", "b", "c"}}};
   CATCH_CHECK_NOTHROW(tasks::check_task_matches(two, two, "w.safetensors"));
   CATCH_CHECK_THAT(thrown_message<InputError>([&] { tasks::check_task_matches(two, three, "w.safetensors"); }),
                    Contains("w.safetensors: this checkpoint predicts 2 classes, but the dataset has 3"));
-  CATCH_CHECK_THAT(thrown_message<InputError>([&] { tasks::check_task_matches({{"task", "pose"}}, two, "w.safetensors"); }),
+  CATCH_CHECK_THAT(thrown_message<InputError>([&] {
+                     tasks::check_task_matches({{"task", "pose"}}, two, "w.safetensors");
+                   }),
                    Contains("trained for task 'pose', not 'seg'"));
 }

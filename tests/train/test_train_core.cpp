@@ -18,8 +18,8 @@
 #include "train/train_config.h"
 
 using namespace lidere;
-using lidere::testing::thrown_message;
 using Catch::Matchers::Contains;
+using lidere::testing::thrown_message;
 
 CATCH_TEST_CASE("AdamW matches torch::optim::AdamW step for step", "[unit]") {
   for (const double weight_decay : {0.0, 0.01}) {
@@ -108,7 +108,9 @@ CATCH_TEST_CASE("checkpoints: round trip, and refusals naming the file", "[unit]
     torch::manual_seed(3);
     readout::ReadoutHead head(kind, config);
     train::Checkpoint checkpoint;
-    checkpoint.meta = {{"readout", readout::readout_kind_name(kind)}, {"readout_config", readout::readout_config_to_json(config)}, {"step", 5}};
+    checkpoint.meta = {{"readout", readout::readout_kind_name(kind)},
+                       {"readout_config", readout::readout_config_to_json(config)},
+                       {"step", 5}};
     checkpoint.model = state_dict(head.module());
     checkpoint.optimizer["step"] = torch::tensor({5}, torch::kLong);
     const std::string path = (dir / "a.safetensors").string();
@@ -137,7 +139,8 @@ CATCH_TEST_CASE("checkpoints: round trip, and refusals naming the file", "[unit]
 
 CATCH_TEST_CASE("train config: --set overrides by name with type checks", "[unit]") {
   train::TrainConfig config;
-  train::apply_overrides(config, {"lr=0.01", "imgsz=288x384", "augment=standard", "name=2024", "layers=[3,7]", "amp=false"});
+  train::apply_overrides(config,
+                         {"lr=0.01", "imgsz=288x384", "augment=standard", "name=2024", "layers=[3,7]", "amp=false"});
   CATCH_CHECK(config.lr == 0.01);
   CATCH_CHECK(config.imgsz == std::vector<std::int64_t>{288, 384});
   CATCH_CHECK(config.augment == "standard");
