@@ -1,0 +1,102 @@
+#include "datasets/bsds.h"
+
+#include <matio.h>
+
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/errors.h"
+
+namespace lidere::datasets {
+namespace {
+
+struct MatCloser {
+  void operator()(mat_t* mat) const { Mat_Close(mat); }
+};
+struct VarFreer {
+  void operator()(matvar_t* var) const { Mat_VarFree(var); }
+};
+
+// A 2-D MATLAB array (column-major) as an (H, W) int64 tensor. MATLAB logicals are stored as
+// uint8 with the logical flag; label maps as uint16 (any integer or double class is accepted).
+torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char* field) {
+  if (var->rank != 2 || var->data == nullptr || var->isComplex) {
+    throw InputError(fmt::format("{}: field '{}' is not a 2-D real array", path, field));
+  }
+  const auto rows = static_cast<std::int64_t>(var->dims[0]), cols = static_cast<std::int64_t>(var->dims[1]);
+  torch::ScalarType type;
+  switch (var->data_type) {
+    case MAT_T_UINT8:
+      type = torch::kUInt8;
+      break;
+    case MAT_T_INT8:
+      type = torch::kInt8;
+      break;
+    case MAT_T_UINT16:
+      type = torch::kUInt16;
+      break;
+    case MAT_T_INT16:
+      type = torch::kInt16;
+      break;
+    case MAT_T_INT32:
+      type = torch::kInt32;
+      break;
+    case MAT_T_DOUBLE:
+      type = torch::kDouble;
+      break;
+    case MAT_T_SINGLE:
+      type = torch::kFloat;
+      break;
+    default:
+      throw InputError(fmt::format("{}: field '{}' has an unsupported element type", path, field));
+  }
+  if (var->nbytes != static_cast<std::size_t>(rows * cols) * c10::elementSize(type)) {
+    throw InputError(
+        fmt::format("{}: field '{}' holds {} bytes for a {}x{} array", path, field, var->nbytes, rows, cols));
+  }
+  // Column-major (W, H) in memory -> transpose to (H, W); clone copies out of matio's buffer.
+  return torch::from_blob(var->data, {cols, rows}, type).t().to(torch::kLong).contiguous();
+}
+
+}  // namespace
+
+std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path) {
+  std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
+  if (!mat) throw InputError(fmt::format("{}: cannot open as a MATLAB .mat file", path));
+  std::unique_ptr<matvar_t, VarFreer> cell(Mat_VarRead(mat.get(), "groundTruth"));
+  if (!cell || cell->class_type != MAT_C_CELL) {
+    throw InputError(fmt::format("{}: no 'groundTruth' cell array (not a BSDS500 ground-truth file)", path));
+  }
+  std::size_t count = 1;
+  for (int d = 0; d < cell->rank; ++d) count *= cell->dims[d];
+  std::vector<BsdsAnnotation> annotations;
+  for (std::size_t i = 0; i < count; ++i) {
+    matvar_t* entry = Mat_VarGetCell(cell.get(), static_cast<int>(i));
+    if (!entry || entry->class_type != MAT_C_STRUCT) {
+      throw InputError(fmt::format("{}: groundTruth entry {} is not a struct", path, i + 1));
+    }
+    BsdsAnnotation a;
+    for (const char* field : {"Segmentation", "Boundaries"}) {
+      const matvar_t* var = Mat_VarGetStructFieldByName(entry, field, 0);
+      if (!var) throw InputError(fmt::format("{}: groundTruth entry {} has no '{}'", path, i + 1, field));
+      (std::string(field) == "Segmentation" ? a.segmentation : a.boundaries) = to_tensor(var, path, field);
+    }
+    a.boundaries = a.boundaries != 0;
+    if (a.segmentation.sizes() != a.boundaries.sizes() ||
+        (!annotations.empty() && a.segmentation.sizes() != annotations.front().segmentation.sizes())) {
+      throw InputError(fmt::format("{}: groundTruth entry {} has maps of another size than the first", path, i + 1));
+    }
+    annotations.push_back(std::move(a));
+  }
+  if (annotations.empty()) throw InputError(fmt::format("{}: groundTruth holds no annotation", path));
+  return annotations;
+}
+
+torch::Tensor mean_boundaries(const std::vector<BsdsAnnotation>& annotations) {
+  torch::Tensor sum = torch::zeros(annotations.front().boundaries.sizes(), torch::kFloat);
+  for (const auto& a : annotations) sum += a.boundaries.to(torch::kFloat);
+  return sum / static_cast<double>(annotations.size());
+}
+
+}  // namespace lidere::datasets
