@@ -7,7 +7,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 start=$(date +%s)
-bash scripts/build.sh
+LIDERE_BUILD_TARGET=lidere bash scripts/build.sh  # the tool only; scripts/test.sh builds the rest
 lidere=build/apps/lidere/lidere
 photos=$(bash scripts/sample_photos.sh)
 data=runs/sample-data
