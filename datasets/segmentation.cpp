@@ -106,16 +106,21 @@ std::vector<std::string> read_class_names(const std::string& path) {
   return names;
 }
 
+DecodedSample read_sample(const SegmentationSample& sample) {
+  DecodedSample decoded{read_image_rgb(sample.image), read_label_png(sample.label)};
+  const auto& [image, label] = decoded;
+  if (label.size(0) != image.size(1) || label.size(1) != image.size(2)) {
+    throw InputError(fmt::format("{}: label is {}x{} but its image {} is {}x{}", sample.label, label.size(0),
+                                 label.size(1), sample.image, image.size(1), image.size(2)));
+  }
+  return decoded;
+}
+
 void validate_samples(const std::vector<SegmentationSample>& samples, const LabelSpace& labels,
                       const std::string& what) {
   if (samples.empty()) throw InputError(fmt::format("{}: the dataset is empty", what));
   for (const auto& s : samples) {
-    const torch::Tensor image = read_image_rgb(s.image);
-    const torch::Tensor label = read_label_png(s.label);
-    if (label.size(0) != image.size(1) || label.size(1) != image.size(2)) {
-      throw InputError(fmt::format("{}: label is {}x{} but its image {} is {}x{}", s.label, label.size(0),
-                                   label.size(1), s.image, image.size(1), image.size(2)));
-    }
+    const torch::Tensor label = read_sample(s).label;
     const torch::Tensor bad = ((label >= labels.classes()) & (label != labels.ignore_index)) | (label < 0);
     if (bad.any().item<bool>()) {
       const std::int64_t value = label.masked_select(bad)[0].item<std::int64_t>();

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <torch/types.h>
+
 namespace lidere::datasets {
 
 struct SegmentationSample {
@@ -34,6 +36,13 @@ std::vector<SegmentationSample> samples_from_voc(const std::string& root, const 
 
 // Class names from a text file, one per line (blank lines ignored).
 std::vector<std::string> read_class_names(const std::string& path);
+
+// One sample's image (3, H, W) and label (H, W) int64; throws InputError naming the files when
+// either does not decode or the label has another size than its image.
+struct DecodedSample {
+  torch::Tensor image, label;
+};
+DecodedSample read_sample(const SegmentationSample& sample);
 
 // Reads every image and label and checks: both decode, the label has the image's size, and every
 // label value is a class (0 .. classes-1) or the ignore index. Throws InputError naming the file

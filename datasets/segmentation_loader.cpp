@@ -2,27 +2,14 @@
 
 #include <algorithm>
 
-#include <fmt/format.h>
-
 #include "core/errors.h"
-#include "core/image_io.h"
 #include "core/rng.h"
-#include "datasets/label_png.h"
 
 namespace lidere::datasets {
 namespace {
 
 // Stream purposes, so that order and augmentation never share random numbers.
 constexpr std::uint64_t kOrderStream = 1, kAugmentStream = 2;
-
-std::pair<torch::Tensor, torch::Tensor> read_pair(const SegmentationSample& sample) {
-  torch::Tensor image = read_image_rgb(sample.image), label = read_label_png(sample.label);
-  if (label.size(0) != image.size(1) || label.size(1) != image.size(2)) {
-    throw InputError(fmt::format("{}: label is {}x{} but its image {} is {}x{}", sample.label, label.size(0),
-                                 label.size(1), sample.image, image.size(1), image.size(2)));
-  }
-  return {image, label};
-}
 
 }  // namespace
 
@@ -45,7 +32,7 @@ tasks::Batch SegmentationLoader::training_batch(std::int64_t step) const {
   for (std::int64_t j = 0; j < settings_.batch; ++j) {
     const std::int64_t position = step * settings_.batch + j;
     const SegmentationSample& sample = at_position(position);
-    auto [image, label] = read_pair(sample);
+    auto [image, label] = read_sample(sample);
     Rng rng(settings_.seed, {kAugmentStream, static_cast<std::uint64_t>(position)});
     augment(image, label, settings_.augment, rng);
     images.push_back(resize_image(image, settings_.rows, settings_.cols));
@@ -67,7 +54,7 @@ tasks::Batch SegmentationLoader::evaluation_batch(std::int64_t index, std::int64
   std::vector<torch::Tensor> images;
   for (std::int64_t i = index * settings_.batch; i < std::min(n, (index + 1) * settings_.batch); ++i) {
     const SegmentationSample& sample = samples_[static_cast<std::size_t>(i)];
-    auto [image, label] = read_pair(sample);
+    auto [image, label] = read_sample(sample);
     images.push_back(resize_image(image, settings_.rows, settings_.cols));
     batch.targets.push_back(label);
     batch.names.push_back(sample.image);

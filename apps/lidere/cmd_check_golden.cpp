@@ -24,13 +24,14 @@ void print_report(const readout::GoldenReport& report, bool quiet) {
   if (!quiet) {
     fmt::print("  {:<48} {:>10} {:>10}  {}\n", "tensor", "error", "tolerance", "");
     for (const auto& c : report.checks) {
-      fmt::print("  {:<48} {:>10.2e} {:>10.1e}  {}{}\n", c.name, c.error, c.tolerance,
-                 c.passed() ? "ok" : "FAIL", c.kind == "zero" ? " (exact zero: |ours| / largest gradient)" : "");
+      fmt::print("  {:<48} {:>10.2e} {:>10.1e}  {}{}\n", c.name, c.error, c.tolerance, c.passed() ? "ok" : "FAIL",
+                 c.kind == "zero" ? " (exact zero: |ours| / largest gradient)" : "");
     }
   }
   const auto* worst = report.worst();
   fmt::print("  {}: {} tensors, worst {} at {:.2e} (tolerance {:.1e})\n", report.passed() ? "PASS" : "FAIL",
-             report.checks.size(), worst ? worst->name : "-", worst ? worst->error : 0.0, worst ? worst->tolerance : 0.0);
+             report.checks.size(), worst ? worst->name : "-", worst ? worst->error : 0.0,
+             worst ? worst->tolerance : 0.0);
 }
 
 int run(const CheckGoldenOptions& options) {
@@ -44,8 +45,12 @@ int run(const CheckGoldenOptions& options) {
       for (const auto& c : report.checks) {
         tensors[c.name] = {{"error", c.error}, {"tolerance", c.tolerance}, {"kind", c.kind}, {"passed", c.passed()}};
       }
-      summary.push_back({{"file", report.file}, {"model", report.model}, {"dtype", report.dtype},
-                         {"passed", report.passed()}, {"seconds", report.seconds}, {"tensors", tensors}});
+      summary.push_back({{"file", report.file},
+                         {"model", report.model},
+                         {"dtype", report.dtype},
+                         {"passed", report.passed()},
+                         {"seconds", report.seconds},
+                         {"tensors", tensors}});
     } else {
       print_report(report, options.quiet);
     }
@@ -58,11 +63,11 @@ int run(const CheckGoldenOptions& options) {
 
 CommandAction add_check_golden(CLI::App& app) {
   auto options = std::make_shared<CheckGoldenOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "check-golden",
-      "Reproduce golden files of the official implementation (format lidere-golden-v1): load the "
-      "weights, run forward and backward on the stored input and loss, and compare the output, "
-      "prior, attention and every gradient. Exits 1 if any tensor is above tolerance.");
+  CLI::App* cmd =
+      app.add_subcommand("check-golden",
+                         "Reproduce golden files of the official implementation (format lidere-golden-v1): load the "
+                         "weights, run forward and backward on the stored input and loss, and compare the output, "
+                         "prior, attention and every gradient. Exits 1 if any tensor is above tolerance.");
   cmd->add_option("files", options->files, "Golden .safetensors files")->required()->check(CLI::ExistingFile);
   cmd->add_flag("--json", options->json, "Print a JSON summary instead of tables");
   cmd->add_flag("-q,--quiet", options->quiet, "Print one summary line per file");

@@ -49,10 +49,9 @@ int run(const EvalOptions& o) {
   std::filesystem::path out = o.out;
   if (out.empty()) out = train::RunDir::create("runs", "seg", "eval").path();
   std::filesystem::create_directories(out);
-  write_evaluation_report(*evaluator, out, o.split);
-
   const tasks::Metrics metrics = evaluator->metrics();
   const nlohmann::json details = evaluator->details();
+  write_evaluation_report(metrics, details, out, o.split);
   if (!o.quiet) {
     fmt::print(stderr, "{} on {} ({} images, split {}):\n", model.path, o.data, dataset.samples.size(), o.split);
     for (const auto& [name, value] : metrics.values) fmt::print(stderr, "  {:<20} {:.4f}\n", name, value);

@@ -35,8 +35,9 @@ int run(const InfoOptions& options) {
 
 CommandAction add_info(CLI::App& app) {
   auto options = std::make_shared<InfoOptions>();
-  CLI::App* cmd = app.add_subcommand("info", "Describe a backbone: the architecture found, its parameter count, "
-                                             "and the feature grid and channels for an input size");
+  CLI::App* cmd = app.add_subcommand("info",
+                                     "Describe a backbone: the architecture found, its parameter count, "
+                                     "and the feature grid and channels for an input size");
   cmd->add_option("--backbone", options->backbone, backbones::kBackboneHelp)->default_val("efficientnet-lite0");
   cmd->add_option("--size", options->size, "Input size in pixels: ROWS [COLS] (default 512 512)")->expected(1, 2);
   cmd->add_option("--layers", options->layers,

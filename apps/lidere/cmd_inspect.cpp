@@ -45,8 +45,9 @@ int run(const InspectOptions& options) {
 
 CommandAction add_inspect(CLI::App& app) {
   auto options = std::make_shared<InspectOptions>();
-  CLI::App* cmd = app.add_subcommand("inspect", "List the tensors (name, dtype, shape) and metadata of a "
-                                                "safetensors file or a PyTorch .pth state dict");
+  CLI::App* cmd = app.add_subcommand("inspect",
+                                     "List the tensors (name, dtype, shape) and metadata of a "
+                                     "safetensors file or a PyTorch .pth state dict");
   cmd->add_option("file", options->file, "A .safetensors or .pth file")->required()->check(CLI::ExistingFile);
   cmd->add_flag("--stats", options->stats, "Also print min, max and mean of every numeric tensor");
   return [options] { return run(*options); };

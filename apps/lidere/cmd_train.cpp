@@ -200,13 +200,10 @@ int run(const TrainOptions& o) {
       trainer.run(train_source, val_source, resume_from.get(), [&] { draw_training_curves(*run); });
   if (summary.interrupted) return static_cast<int>(ExitCode::kOk);
 
-  // The best checkpoint's confusion matrix on the validation split, as a table and a picture.
-  const train::Checkpoint best = train::load_checkpoint(run->weights("best").string());
-  readout::ReadoutHead best_readout = train::readout_from_checkpoint(best, run->weights("best").string());
-  best_readout.to(device);
-  const auto evaluator = train::evaluate(best_readout, *task, feature_function(*backbone, config.rows(), config.cols()),
-                                         val_source, device, progress, static_cast<int>(config.workers));
-  write_evaluation_report(*evaluator, run->path(), "val");
+  // The best checkpoint's validation (per-class IoU, confusion matrix), as the trainer stored it.
+  const nlohmann::json best_details =
+      train::load_checkpoint(run->weights("best").string()).meta.value("details", nlohmann::json::object());
+  write_evaluation_report(summary.best_metrics, best_details, run->path(), "val");
 
   say(fmt::format("best {} {:.4f} at iteration {}; results in {}", summary.best_metrics.main_name(),
                   summary.best_metrics.main(), summary.best_step, run->path().string()));
@@ -219,7 +216,7 @@ int run(const TrainOptions& o) {
         {"best_iteration", summary.best_step},
         {"best", summary.best_metrics.to_json()},
         {"final", summary.final_metrics.to_json()},
-        {"details", evaluator->details()},
+        {"details", best_details},
         {"weights", {{"best", run->weights("best").string()}, {"last", run->weights("last").string()}}}};
     fmt::print("{}\n", out.dump(2));
   }

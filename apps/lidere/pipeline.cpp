@@ -3,7 +3,6 @@
 #include <filesystem>
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include "backbones/feature_cache.h"
 #include "backbones/registry.h"
@@ -13,8 +12,7 @@
 namespace lidere::cli {
 
 train::ProgressMode progress_mode(bool quiet) {
-  if (quiet) return train::ProgressMode::kQuiet;
-  return ::isatty(STDERR_FILENO) ? train::ProgressMode::kBar : train::ProgressMode::kLines;
+  return quiet ? train::ProgressMode::kQuiet : train::ProgressMode::kAuto;
 }
 
 readout::ReadoutConfig readout_config_for(const backbones::Backbone& backbone, std::int64_t rows, std::int64_t cols,

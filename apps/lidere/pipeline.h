@@ -17,7 +17,7 @@
 
 namespace lidere::cli {
 
-// --quiet / a terminal / plain lines.
+// --quiet, else automatic (a bar on a terminal, plain lines otherwise).
 train::ProgressMode progress_mode(bool quiet);
 
 // The readout configuration for a backbone at an input size: the official grids (interpolation

@@ -20,13 +20,11 @@ void draw_training_curves(const train::RunDir& run) {
   plot_curves(curves, "iteration", run.file("results.png").string());
 }
 
-void write_evaluation_report(const tasks::Evaluator& evaluator, const std::filesystem::path& dir,
-                             const std::string& split) {
-  const nlohmann::json details = evaluator.details();
+void write_evaluation_report(const tasks::Metrics& metrics, const nlohmann::json& details,
+                             const std::filesystem::path& dir, const std::string& split) {
   {
     std::ofstream out(dir / fmt::format("eval_{}.json", split));
-    out << nlohmann::json{{"split", split}, {"metrics", evaluator.metrics().to_json()}, {"details", details}}.dump(2)
-        << '\n';
+    out << nlohmann::json{{"split", split}, {"metrics", metrics.to_json()}, {"details", details}}.dump(2) << '\n';
   }
   if (!details.contains("confusion")) return;
   const auto names = details.at("class_names").get<std::vector<std::string>>();

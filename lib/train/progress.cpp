@@ -8,17 +8,20 @@
 
 namespace lidere::train {
 
+ProgressMode resolve_progress_mode(ProgressMode mode) {
+  if (mode != ProgressMode::kAuto) return mode;
+  return ::isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLines;
+}
+
 Progress::Progress(std::string label, std::int64_t total, ProgressMode mode, std::int64_t done, std::string unit)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
       start_done_(done),
       done_(done),
-      mode_(mode),
+      mode_(resolve_progress_mode(mode)),
       start_(Clock::now()),
-      last_draw_(Clock::now()) {
-  if (mode_ == ProgressMode::kAuto) mode_ = ::isatty(STDERR_FILENO) ? ProgressMode::kBar : ProgressMode::kLines;
-}
+      last_draw_(Clock::now()) {}
 
 std::string Progress::clock(double seconds) {
   const auto s = static_cast<long long>(std::max(0.0, seconds) + 0.5);

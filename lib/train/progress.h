@@ -11,6 +11,9 @@ namespace lidere::train {
 
 enum class ProgressMode { kAuto, kBar, kLines, kQuiet };
 
+// kAuto -> kBar when stderr is a terminal, kLines otherwise; other modes unchanged.
+ProgressMode resolve_progress_mode(ProgressMode mode);
+
 class Progress {
  public:
   // `done` = units already finished (a resumed run starts part-way).

@@ -76,6 +76,7 @@ std::unique_ptr<tasks::Evaluator> evaluate(readout::ReadoutHead& readout, const 
                                            const FeatureFunction& features, const BatchSource& data,
                                            torch::Device device, ProgressMode progress_mode, int workers) {
   torch::NoGradGuard no_grad;
+  const bool was_training = readout.module().is_training();
   readout.module().eval();
   auto evaluator = task.evaluator();
   Prefetcher<tasks::Batch> batches(data.make, 0, data.count, workers);
@@ -86,7 +87,7 @@ std::unique_ptr<tasks::Evaluator> evaluate(readout::ReadoutHead& readout, const 
     progress.update(i + 1);
   }
   progress.finish();
-  readout.module().train();
+  readout.module().train(was_training);
   return evaluator;
 }
 
@@ -98,7 +99,7 @@ Trainer::Trainer(const TrainConfig& config, readout::ReadoutHead& readout, const
       features_(std::move(features)),
       run_(run),
       meta_(std::move(checkpoint_meta)),
-      progress_(progress),
+      progress_(resolve_progress_mode(progress)),
       device_(parse_device(config.device)) {}
 
 void Trainer::log(const std::string& line) const {
@@ -144,7 +145,9 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   columns.push_back("seconds");
   MetricsCsv csv(run_.file("metrics.csv"), columns, resume ? start : -1);
 
-  const auto save = [&](const std::string& which, std::int64_t step, const tasks::Metrics* metrics) {
+  // `evaluation`: the validation this checkpoint was chosen by (kept with it, so the run's report
+  // is written from it instead of evaluating the checkpoint again).
+  const auto save = [&](const std::string& which, std::int64_t step, const tasks::Evaluator* evaluation) {
     Checkpoint checkpoint;
     checkpoint.meta = meta_;
     checkpoint.meta["step"] = step;
@@ -152,7 +155,10 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
     checkpoint.meta["best_step"] = summary.best_step;
     checkpoint.meta["loss_sum"] = loss_sum;
     checkpoint.meta["loss_count"] = loss_count;
-    if (metrics) checkpoint.meta["metrics"] = metrics->values;  // [[name, value], ...]: keeps the order
+    if (evaluation) {
+      checkpoint.meta["metrics"] = evaluation->metrics().values;  // [[name, value], ...]: keeps the order
+      checkpoint.meta["details"] = evaluation->details();
+    }
     checkpoint.model = state_dict(readout_.module());
     checkpoint.optimizer = optimizer.state();
     save_checkpoint(run_.weights(which).string(), checkpoint);
@@ -219,7 +225,7 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
         summary.best_metrics = summary.final_metrics;
       }
       meta_["seconds"] = seconds;
-      if (improved) save("best", done, &summary.final_metrics);
+      if (improved) save("best", done, evaluator.get());
       if (progress_ == ProgressMode::kBar) fmt::print(stderr, "\n");
       log(fmt::format("iteration {}/{}: train loss {:.4f}{}{}", done, total, row[3], shown, improved ? " (best)" : ""));
       if (on_validation) on_validation();
