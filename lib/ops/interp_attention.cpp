@@ -1,5 +1,8 @@
 #include "ops/interp_attention.h"
 
+#include <optional>
+
+#include <c10/core/impl/LocalDispatchKeySet.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -55,15 +58,33 @@ detail::FactorizedResult factorized(const torch::Tensor& prior, const torch::Ten
 
 }  // namespace
 
+InterpBackend parse_interp_backend(const std::string& name) {
+  if (name == "auto") return InterpBackend::kAuto;
+  if (name == "reference") return InterpBackend::kReference;
+  if (name == "factorized") return InterpBackend::kFactorized;
+  if (name == "cuda") return InterpBackend::kCudaOnlineSoftmax;
+  throw UsageError(fmt::format("interp '{}': use auto, reference, factorized or cuda", name));
+}
+
 torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, InterpBackend backend) {
   check_inputs(prior, q, k, v);
+  // The fast paths compute in float32 (or float64) by design; under autocast their internal GEMMs
+  // would otherwise run in bf16 and mix dtypes between the forward and the backward pass. The
+  // reference keeps the framework's autocast behaviour: it is what the fast paths are measured
+  // against.
+  std::optional<c10::impl::ExcludeDispatchKeyGuard> no_autocast;
+  if (backend != InterpBackend::kReference) no_autocast.emplace(c10::autocast_dispatch_keyset);
   switch (backend) {
     case InterpBackend::kAuto:
       if (q.dim() == 2) {
         const detail::FactorizedResult fast = factorized(prior, q, k, v);
         if (detail::denominators_ok(fast.denominator)) return fast.out;
       }
+#ifdef LIDERE_WITH_CUDA
+      // The online softmax has no underflow to fall back from: it takes any query form.
+      if (detail::cuda_kernel_supports(prior, k, v)) return detail::interp_attention_cuda(prior, q, k, v);
+#endif
       return detail::interp_attention_reference(prior, q, k, v);
     case InterpBackend::kReference:
       return detail::interp_attention_reference(prior, q, k, v);
@@ -72,7 +93,7 @@ torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& 
       return factorized(prior, q, k, v).out;
     case InterpBackend::kCudaOnlineSoftmax:
 #ifdef LIDERE_WITH_CUDA
-      return detail::interp_attention_cuda_forward(prior, q, k, v);
+      return detail::interp_attention_cuda(prior, q, k, v);
 #else
       throw UsageError("interp_attention: this build has no CUDA kernels (LIDERE_CUDA=OFF)");
 #endif
@@ -84,6 +105,8 @@ torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::
   check_inputs(prior, q, k, k);
   return torch::softmax(prior.unsqueeze(0) + detail::content_logits(q, k), /*dim=*/2);
 }
+
+void release_cached_state() { detail::release_exp_prior_cache(); }
 
 bool cuda_kernels_compiled() {
 #ifdef LIDERE_WITH_CUDA

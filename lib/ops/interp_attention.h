@@ -16,25 +16,37 @@
 //   result (B, T, H, Dv)
 #pragma once
 
+#include <string>
+
 #include <torch/types.h>
 
 namespace lidere::ops {
 
 enum class InterpBackend {
-  kAuto,               // the best verified implementation for the inputs: the factorised path for
-                       // constant queries (falling back to the reference where its softmax denominators
-                       // would underflow), the reference otherwise
+  kAuto,               // the best implementation for the inputs: the factorised path for constant
+                       // queries (its backward fused into one kernel on CUDA); where it does not apply
+                       // or its softmax denominators would underflow, the CUDA online-softmax kernels
+                       // for CUDA tensors and the reference otherwise
   kReference,          // plain ATen ops with autograd: the oracle every fast path is tested against
   kFactorized,         // constant queries (H, Dk) only: two GEMMs against exp(prior - max), never
                        // materialising (B, H, S, T); any device, autograd (interp_attention_factorized.cpp)
-  kCudaOnlineSoftmax,  // CUDA forward kernel (inference only: inputs must not require grad)
+  kCudaOnlineSoftmax,  // CUDA online-softmax kernels, forward and backward, any query form; float32 and
+                       // float64, bfloat16/float16 computed in float32 (lib/ops/cuda)
 };
+
+// "auto", "reference", "factorized", "cuda" -> backend; anything else is a UsageError.
+InterpBackend parse_interp_backend(const std::string& name);
 
 torch::Tensor interp_attention(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, InterpBackend backend = InterpBackend::kAuto);
 
 // The attention weights softmax_s(logit), shape (B, H, S, T), for inspection and tests.
 torch::Tensor interp_attention_weights(const torch::Tensor& prior, const torch::Tensor& q, const torch::Tensor& k);
+
+// Frees what the op keeps between calls: exp(prior - max) of the last prior seen without gradient
+// (inference reuses it while the same prior comes back; it is the prior's size). The trainer calls
+// this after each validation so that training does not carry it.
+void release_cached_state();
 
 // Whether this build contains the CUDA kernels (LIDERE_CUDA).
 bool cuda_kernels_compiled();

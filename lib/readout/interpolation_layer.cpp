@@ -15,18 +15,18 @@ InterpolationLayerImpl::InterpolationLayerImpl(const ReadoutConfig& config) : co
   const auto heads = config.heads;
   const auto value_width = heads * config.value_dim();
   // Registration order follows the official module so parameters() lists them alike.
-  implicit_net = register_module(
-      "implicit_net", InterpolationPrior(heads, config.prior_hidden, config.prior_distance_init));
+  implicit_net =
+      register_module("implicit_net", InterpolationPrior(heads, config.prior_hidden, config.prior_distance_init));
   proj_v = register_module("proj_v", torch::nn::Linear(config.dim, value_width));
-  proj_k = register_module("proj_k", torch::nn::Linear(config.dim + kPositionEncodingDim,
-                                                       heads * config.key_dim));
+  proj_k = register_module("proj_k", torch::nn::Linear(config.dim + kPositionEncodingDim, heads * config.key_dim));
   feats_pe = register_buffer("feats_pe", sincos_encoding(config.feature_grid, 1.0, {}));
   q = register_buffer("q", sincos_encoding(config.base_grid, kQueryPositionScale, {}));
   const auto query_in = config.queries == QueryMode::kPositional ? kPositionEncodingDim : config.dim;
   proj_q = register_module("proj_q", torch::nn::Linear(query_in, heads * config.key_dim));
   norm2 = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({config.dim}).eps(1e-5)));
   linear1 = register_module("linear1", torch::nn::Linear(value_width, 2 * value_width));
-  linear2 = register_module("linear2", torch::nn::Linear(torch::nn::LinearOptions(2 * value_width, config.dim).bias(false)));
+  linear2 =
+      register_module("linear2", torch::nn::Linear(torch::nn::LinearOptions(2 * value_width, config.dim).bias(false)));
 }
 
 void InterpolationLayerImpl::rebuild_fixed_encodings() {
@@ -36,10 +36,10 @@ void InterpolationLayerImpl::rebuild_fixed_encodings() {
 }
 
 torch::Tensor InterpolationLayerImpl::tokens_of(const torch::Tensor& features) const {
-  if (features.dim() != 4 || features.size(1) != config_.dim ||
-      features.size(2) != config_.feature_grid.rows || features.size(3) != config_.feature_grid.cols) {
-    throw UsageError(fmt::format("interpolation layer: expected features (B, {}, {}, {}), got ({})",
-                                 config_.dim, config_.feature_grid.rows, config_.feature_grid.cols,
+  if (features.dim() != 4 || features.size(1) != config_.dim || features.size(2) != config_.feature_grid.rows ||
+      features.size(3) != config_.feature_grid.cols) {
+    throw UsageError(fmt::format("interpolation layer: expected features (B, {}, {}, {}), got ({})", config_.dim,
+                                 config_.feature_grid.rows, config_.feature_grid.cols,
                                  fmt::join(features.sizes(), ", ")));
   }
   return features.flatten(2).permute({0, 2, 1});
@@ -67,9 +67,7 @@ torch::Tensor InterpolationLayerImpl::values(const torch::Tensor& tokens) {
   return proj_v->forward(tokens).view({tokens.size(0), tokens.size(1), config_.heads, config_.value_dim()});
 }
 
-torch::Tensor InterpolationLayerImpl::prior() {
-  return implicit_net->forward(config_.feature_grid, config_.base_grid);
-}
+torch::Tensor InterpolationLayerImpl::prior() { return implicit_net->forward(config_.feature_grid, config_.base_grid); }
 
 torch::Tensor InterpolationLayerImpl::attention_weights(const torch::Tensor& features) {
   return ops::interp_attention_weights(prior(), queries(), keys(tokens_of(features)));
@@ -77,8 +75,12 @@ torch::Tensor InterpolationLayerImpl::attention_weights(const torch::Tensor& fea
 
 torch::Tensor InterpolationLayerImpl::forward(const torch::Tensor& features) {
   const torch::Tensor tokens = tokens_of(features);
-  const torch::Tensor interpolated =
-      ops::interp_attention(prior(), queries(), keys(tokens), values(tokens), backend);  // (B, T, H, Dv)
+  // Under autocast the projections come out in bf16 while the prior and a bias-only query may be
+  // float32: the op takes one dtype, that of the keys (it accumulates in float32 either way).
+  const torch::Tensor k = keys(tokens);
+  const auto dtype = k.scalar_type();
+  const torch::Tensor interpolated = ops::interp_attention(prior().to(dtype), queries().to(dtype), k,
+                                                           values(tokens).to(dtype), backend);  // (B, T, H, Dv)
   const torch::Tensor x = interpolated.flatten(2);
   // The official layer adds the (all-zero) query map as a residual; adding zeros changes nothing.
   return norm2->forward(linear2->forward(torch::relu(linear1->forward(x))));

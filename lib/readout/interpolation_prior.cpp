@@ -1,10 +1,10 @@
 #include "readout/interpolation_prior.h"
 
+#include "ops/prior_mlp.h"
 
 namespace lidere::readout {
 
-InterpolationPriorImpl::InterpolationPriorImpl(std::int64_t heads, std::int64_t hidden,
-                                               double distance_init) {
+InterpolationPriorImpl::InterpolationPriorImpl(std::int64_t heads, std::int64_t hidden, double distance_init) {
   constexpr std::int64_t kInputs = 4;  // dx, dy, dx^2, dy^2
   net = register_module("net", Indexed());
   net_in_ = net->add(0, torch::nn::Linear(kInputs, hidden));
@@ -18,24 +18,34 @@ InterpolationPriorImpl::InterpolationPriorImpl(std::int64_t heads, std::int64_t 
   skip->weight.index_fill_(1, torch::tensor({2, 3}), -distance_init);
 }
 
-torch::Tensor InterpolationPriorImpl::evaluate(const torch::Tensor& offsets) {
+torch::Tensor InterpolationPriorImpl::evaluate(GridSize source, GridSize target) {
   ++evaluations_;
+  CachedOffsets& grids = offsets_for(source, target, skip->weight);
+  const ops::PriorMlpWeights weights{net_in_->weight,  net_in_->bias,  net_hidden_->weight, net_hidden_->bias,
+                                     net_out_->weight, net_out_->bias, skip->weight};
+  if (use_fused_kernel && ops::fused_prior_supported(weights)) {
+    return ops::fused_interpolation_prior(grids.src, grids.tgt, weights);
+  }
+  // The ATen path works on all S x T offsets at once (built on first use: the fused kernel forms
+  // them per pair and needs only the two coordinate lists).
+  if (!grids.offsets.defined()) grids.offsets = pair_offsets(source, target, skip->weight.options());
+  const torch::Tensor& offsets = grids.offsets;
   torch::Tensor hidden = torch::sin(net_in_->forward(offsets));
   hidden = torch::sin(net_hidden_->forward(hidden));
   const torch::Tensor prior = torch::exp(skip->forward(offsets)) + torch::exp(net_out_->forward(hidden));
   return prior.permute({2, 0, 1});  // (S, T, heads) -> (heads, S, T)
 }
 
-const torch::Tensor& InterpolationPriorImpl::offsets_for(GridSize source, GridSize target,
-                                                         const torch::Tensor& like) {
+InterpolationPriorImpl::CachedOffsets& InterpolationPriorImpl::offsets_for(GridSize source, GridSize target,
+                                                                           const torch::Tensor& like) {
   if (!offsets_cache_ || !(offsets_cache_->source == source) || !(offsets_cache_->target == target) ||
-      offsets_cache_->offsets.scalar_type() != like.scalar_type() ||
-      offsets_cache_->offsets.device() != like.device()) {
+      offsets_cache_->src.scalar_type() != like.scalar_type() || offsets_cache_->src.device() != like.device()) {
     // Built directly in the weights' dtype: float64 offsets built in float32 and cast up would
     // differ from the official float64 ones by ~1e-8.
-    offsets_cache_ = CachedOffsets{source, target, pair_offsets(source, target, like.options())};
+    offsets_cache_ = CachedOffsets{source, target, torch::Tensor(), normalized_coordinates(source, like.options()),
+                                   normalized_coordinates(target, like.options())};
   }
-  return offsets_cache_->offsets;
+  return *offsets_cache_;
 }
 
 std::int64_t InterpolationPriorImpl::weights_version() const {
@@ -45,12 +55,10 @@ std::int64_t InterpolationPriorImpl::weights_version() const {
 }
 
 torch::Tensor InterpolationPriorImpl::forward(GridSize source, GridSize target) {
-  const torch::Tensor& weight = skip->weight;
   bool needs_grad = false;
   for (const auto& p : parameters()) needs_grad = needs_grad || p.requires_grad();
   needs_grad = needs_grad && torch::GradMode::is_enabled();
-  const torch::Tensor& offsets = offsets_for(source, target, weight);
-  if (needs_grad) return evaluate(offsets);
+  if (needs_grad) return evaluate(source, target);
 
   // Cache key: grids plus the identity and version of every weight, so an optimiser step,
   // a load or a move to another dtype/device invalidates the cached matrix.
@@ -62,7 +70,7 @@ torch::Tensor InterpolationPriorImpl::forward(GridSize source, GridSize target) 
     return prior_cache_->prior;
   }
   torch::NoGradGuard no_grad;
-  prior_cache_ = CachedPrior{source, target, version, std::move(storages), evaluate(offsets).contiguous()};
+  prior_cache_ = CachedPrior{source, target, version, std::move(storages), evaluate(source, target).contiguous()};
   return prior_cache_->prior;
 }
 

@@ -2,7 +2,9 @@
 //   I[h, s, t] = exp(skip(x)) + exp(net(x)),  x = (dx, dy, dx^2, dy^2) of source s - target t,
 //   net = Linear(4, 32) -> sin -> Linear(32, 32) -> sin -> Linear(32, heads).
 // The matrix depends only on the weights and the two grids, so it is cached when no gradient is
-// needed (inference) and recomputed whenever one is (training).
+// needed (inference) and recomputed whenever one is (training). For CUDA weights it is computed by
+// the fused kernel of ops/prior_mlp.h (no (S, T, 32) hidden activations, for the forward or the
+// backward pass) unless use_fused_kernel is false; elsewhere by ATen ops, the reference.
 #pragma once
 
 #include <optional>
@@ -27,16 +29,18 @@ class InterpolationPriorImpl : public torch::nn::Module {
 
   Indexed net;  // official names net.0, net.2, net.4 (the sines at 1 and 3 have no weights)
   torch::nn::Linear skip{nullptr};
+  bool use_fused_kernel = true;
 
  private:
-  torch::Tensor evaluate(const torch::Tensor& offsets);
-  const torch::Tensor& offsets_for(GridSize source, GridSize target, const torch::Tensor& like);
-  std::int64_t weights_version() const;
-
   struct CachedOffsets {
     GridSize source, target;
-    torch::Tensor offsets;  // (S, T, 4)
+    torch::Tensor offsets;  // (S, T, 4) for the ATen path; the fused kernel takes src (S, 2), tgt (T, 2)
+    torch::Tensor src, tgt;
   };
+  torch::Tensor evaluate(GridSize source, GridSize target);
+  CachedOffsets& offsets_for(GridSize source, GridSize target, const torch::Tensor& like);
+  std::int64_t weights_version() const;
+
   struct CachedPrior {
     GridSize source, target;
     std::int64_t version = -1;

@@ -41,6 +41,13 @@ ReadoutHead::ReadoutHead(ReadoutKind kind, const ReadoutConfig& config) : kind_(
   }
 }
 
+void ReadoutHead::set_interp_backend(ops::InterpBackend backend) {
+  if (kind_ != ReadoutKind::kLiDeRe) return;
+  InterpolationLayer layer = std::static_pointer_cast<LiDeReImpl>(module_)->interpolation();
+  layer->backend = backend;
+  layer->implicit_net->use_fused_kernel = backend != ops::InterpBackend::kReference;  // reference: ATen throughout
+}
+
 torch::Tensor ReadoutHead::forward(const torch::Tensor& features) {
   if (kind_ == ReadoutKind::kLiDeRe) return std::static_pointer_cast<LiDeReImpl>(module_)->forward(features).squeeze(2);
   return std::static_pointer_cast<LinearReadoutImpl>(module_)->forward(features);

@@ -8,6 +8,7 @@
 
 #include <torch/nn/module.h>
 
+#include "ops/interp_attention.h"
 #include "readout/config.h"
 #include "readout/conv_params.h"
 
@@ -43,6 +44,9 @@ class ReadoutHead {
   ReadoutKind kind() const { return kind_; }
   const ReadoutConfig& config() const { return config_; }
   void to(torch::Device device);
+  // Which implementation the interpolation attention uses (LiDeRe readouts; no effect on linear);
+  // kReference also computes the prior with ATen ops instead of the fused CUDA kernel.
+  void set_interp_backend(ops::InterpBackend backend);
 
  private:
   ReadoutKind kind_;

@@ -4,14 +4,15 @@
 #include <fmt/ranges.h>
 
 #include "core/errors.h"
+#include "ops/interp_attention.h"
 
 namespace lidere::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, data, train_split, val_split, ignore_index, backbone,
                                                 layers, readout, imgsz, dim, heads, iterations, epochs, batch, lr,
                                                 weight_decay, warmup, schedule, amp, augment, up_factor, p_blur,
-                                                workers, cache, cache_dir, val_every, save_every, val_images, seed,
-                                                device, project, name)
+                                                workers, cache, cache_dir, interp, val_every, save_every, val_images,
+                                                seed, device, project, name)
 
 nlohmann::json to_json(const TrainConfig& config) {
   nlohmann::json j;
@@ -101,6 +102,7 @@ void TrainConfig::validate() const {
   if (schedule != "cosine" && schedule != "constant")
     throw UsageError(fmt::format("schedule '{}': use cosine or constant", schedule));
   if (up_factor < 1.0) throw UsageError("up_factor must be at least 1");
+  ops::parse_interp_backend(interp);  // throws UsageError naming the choices
 }
 
 }  // namespace lidere::train

@@ -36,6 +36,9 @@ struct TrainConfig {
   std::int64_t workers = 2;              // batches prepared ahead on worker threads
   std::string cache = "auto";            // feature cache: auto (without random crops/colours) | on | off
   std::string cache_dir;                 // default: <project>/.cache/features
+  // the interpolation attention's implementation: auto (the fastest exact path for the inputs and
+  // device: ops/interp_attention.h) | reference | factorized | cuda
+  std::string interp = "auto";
   // bookkeeping
   std::int64_t val_every = 200;  // validate (and keep the best) every N iterations
   std::int64_t save_every = 0;   // write last.safetensors every N iterations (0: val_every)

@@ -1,5 +1,7 @@
 #include "train/trainer.h"
 
+#include "ops/interp_attention.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -88,6 +90,7 @@ std::unique_ptr<tasks::Evaluator> evaluate(readout::ReadoutHead& readout, const 
   }
   progress.finish();
   readout.module().train(was_training);
+  ops::release_cached_state();  // training must not carry the inference-only exp(prior) cache
   return evaluator;
 }
 

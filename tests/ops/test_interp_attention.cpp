@@ -129,33 +129,6 @@ CATCH_TEST_CASE("interp_attention gradients match central finite differences in 
   }
 }
 
-CATCH_TEST_CASE("CUDA online-softmax forward equals the reference", "[cuda]") {
-  if (!lidere::ops::cuda_kernels_compiled() || !torch::cuda::is_available()) {
-    CATCH_WARN("skipped: " << (lidere::ops::cuda_kernels_compiled() ? "no CUDA device" : "built without CUDA kernels"));
-    return;
-  }
-  torch::manual_seed(3);
-  torch::NoGradGuard no_grad;
-  struct Shape {
-    int64_t B, H, S, T;
-  };
-  for (const auto [B, H, S, T] :
-       {Shape{1, 1, 1, 1}, Shape{2, 8, 63, 65}, Shape{33, 3, 130, 257}, Shape{4, 8, 1024, 4096}}) {
-    for (int q_form = 0; q_form < 3; ++q_form) {
-      for (const auto dtype : {torch::kFloat64, torch::kFloat32}) {
-        CATCH_INFO("B=" << B << " H=" << H << " S=" << S << " T=" << T << " q form " << q_form << " " << dtype);
-        const auto opts = torch::TensorOptions().dtype(dtype).device(torch::kCUDA);
-        const Inputs in = random_inputs(B, H, S, T, 2, 16, q_form, opts);
-        const auto ref =
-            interp_attention(in.prior.to(torch::kFloat64), in.q.to(torch::kFloat64), in.k.to(torch::kFloat64),
-                             in.v.to(torch::kFloat64), InterpBackend::kReference);
-        const auto fast = interp_attention(in.prior, in.q, in.k, in.v, InterpBackend::kCudaOnlineSoftmax);
-        CATCH_REQUIRE(rel_error(fast.to(torch::kFloat64), ref) < (dtype == torch::kFloat64 ? 1e-12 : 1e-5));
-      }
-    }
-  }
-}
-
 CATCH_TEST_CASE("factorised path equals the reference over shapes, with gradients, in float64", "[unit]") {
   torch::manual_seed(4);
   struct Shape {

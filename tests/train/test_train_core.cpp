@@ -158,6 +158,12 @@ CATCH_TEST_CASE("train config: --set overrides by name with type checks", "[unit
   CATCH_CHECK(train::to_json(round) == train::to_json(config));
   config.augment = "wild";
   CATCH_CHECK_THAT(thrown_message<UsageError>([&] { config.validate(); }), Contains("augment 'wild'"));
+  config.augment = "none";
+  train::apply_overrides(config, {"interp=reference"});
+  config.validate();
+  config.interp = "fastest";
+  CATCH_CHECK_THAT(thrown_message<UsageError>([&] { config.validate(); }),
+                   Contains("interp 'fastest'") && Contains("auto, reference, factorized or cuda"));
 }
 
 CATCH_TEST_CASE("run folders are numbered; metrics.csv drops rows after a resume point", "[unit]") {
