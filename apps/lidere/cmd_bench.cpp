@@ -3,7 +3,10 @@
 //   official    the official formulation: the prior repeated for every image, softmax, einsum
 //   reference   our ATen reference (the batch-shared prior broadcast, not copied)
 //   factorized  the factorised path for constant queries (two GEMMs, no B x H x S x T tensor)
-//   cuda        the CUDA online-softmax forward kernel (CUDA builds, forward only)
+//   cuda        the CUDA online-softmax kernels (any query form; CUDA builds)
+// On CUDA each case also states how far it is from its hardware bound: the online softmax against
+// S*T*H exponentials per image at 3.9e12 per second (the H100/H200 MUFU rate), the factorised
+// forward against the same-shape GEMM plus one read of E, both timed here on the same device.
 // Each case runs in a fresh child process (this binary with --one). Peak memory is the most bytes
 // held by tensors at once during the case beyond its inputs: on the CPU counted by an allocator
 // wrapped around LibTorch's (resident-set figures would include what malloc keeps for reuse), on
@@ -15,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -34,6 +38,7 @@
 #include "apps/lidere/commands.h"
 #include "core/errors.h"
 #include "ops/interp_attention.h"
+#include "ops/interp_attention_impl.h"
 
 extern char** environ;
 
@@ -108,7 +113,7 @@ int run_one(const BenchOptions& o) {
   auto q = torch::randn({sh.H, sh.Dk}, options), k = torch::randn({B, sh.S, sh.H, sh.Dk}, options);
   auto v = torch::randn({B, sh.S, sh.H, sh.Dv}, options);
   const torch::Tensor grad_out = torch::randn({B, sh.T, sh.H, sh.Dv}, options);
-  const bool backward = o.backward && path != "cuda";
+  const bool backward = o.backward;
   for (auto* t : {&prior, &q, &k, &v}) t->requires_grad_(backward);
   const auto run = [&] {
     torch::Tensor out;
@@ -133,37 +138,84 @@ int run_one(const BenchOptions& o) {
       sync();
       const auto start = std::chrono::steady_clock::now();
       if (with_backward) {
-        (run() * grad_out).sum().backward();
+        // The gradients are returned, not accumulated into .grad: AccumulateGrad may copy a
+        // gradient it cannot take over, which would count one more prior-sized tensor for every
+        // path (in the readout the prior is not a leaf, so training never pays that copy).
+        const auto grads = torch::autograd::grad({(run() * grad_out).sum()}, {prior, q, k, v});
       } else {
         torch::NoGradGuard no_grad;
         run();
       }
       sync();
       if (r > 0) seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-      for (auto* t : {&prior, &q, &k, &v}) t->mutable_grad() = torch::Tensor();
     }
     std::sort(seconds.begin(), seconds.end());
     return seconds[seconds.size() / 2];
   };
   // Peak memory of one forward (+ backward), measured from here.
   std::int64_t peak_bytes = 0;
-  const std::int64_t inputs_bytes = counting.live();
+  std::int64_t inputs_bytes = counting.live();
   if (device.is_cuda()) {
 #ifdef LIDERE_WITH_CUDA
-    c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
+    const int index = device.index() < 0 ? 0 : device.index();
+    c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+    inputs_bytes = c10::cuda::CUDACachingAllocator::getDeviceStats(index).allocated_bytes[0].current;
 #endif
   } else {
     counting.reset_peak();
   }
   const double forward_s = time(false);
+  ops::release_cached_state();  // the forward timing filled the inference cache of exp(prior)
   const double both_s = backward ? time(true) : 0.0;
   if (device.is_cuda()) {
 #ifdef LIDERE_WITH_CUDA
     const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device.index() < 0 ? 0 : device.index());
-    peak_bytes = stats.allocated_bytes[0].peak;
+    peak_bytes = stats.allocated_bytes[0].peak - inputs_bytes;
 #endif
   } else {
     peak_bytes = counting.peak() - inputs_bytes;
+  }
+  // Bounds (CUDA): what the forward cannot beat on this device.
+  double bound_ms = 0;
+  std::string bound_kind;
+  nlohmann::json parts = nlohmann::json::object();
+  if (device.is_cuda() && path == "cuda") {
+    constexpr double kExpPerSecond = 3.9e12;
+    bound_ms = 1e3 * static_cast<double>(sh.S * sh.T * sh.H) / kExpPerSecond;  // per image
+    bound_kind = "exponentials";
+  } else if (device.is_cuda() && path == "factorized") {
+    // The factorised forward with a cached E: one (H, B*(Dv+1), S) x (H, S, T) GEMM, which reads E.
+    torch::NoGradGuard no_grad;
+    const torch::Tensor E = torch::rand({sh.H, sh.S, sh.T}, options);
+    const torch::Tensor W = torch::rand({sh.H, B * (sh.Dv + 1), sh.S}, options);
+    const auto median_ms = [&](const std::function<void()>& f) {
+      std::vector<double> ms;
+      for (int r = 0; r < o.repeat + 1; ++r) {
+        sync();
+        const auto start = std::chrono::steady_clock::now();
+        f();
+        sync();
+        if (r > 0) ms.push_back(1e3 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+      std::sort(ms.begin(), ms.end());
+      return ms[ms.size() / 2];
+    };
+    const double gemm_ms = median_ms([&] { torch::matmul(W, E); });
+    parts["forward_gemm_ms_per_image"] = gemm_ms / static_cast<double>(B);
+    const double read_ms = median_ms([&] { E.sum(); });
+    bound_ms = (gemm_ms + read_ms) / static_cast<double>(B);
+    bound_kind = "gemm+read";
+#ifdef LIDERE_WITH_CUDA
+    // Where the backward pass spends its time: the fused prior/weight-gradient kernel and the
+    // value-gradient GEMM E (H, S, T) x G (H, T, B*Dv), alone, per image.
+    const torch::Tensor vh = torch::randn({sh.H, B, sh.S, sh.Dv}, options), wb = torch::rand({sh.H, B, sh.S}, options);
+    const torch::Tensor G = torch::randn({sh.H, B, sh.T, sh.Dv}, options), r = torch::randn({sh.H, B, sh.T}, options);
+    torch::Tensor scratch = E.clone();
+    parts["fused_backward_kernel_ms_per_image"] =
+        median_ms([&] { ops::detail::factorized_backward_cuda(scratch, vh, wb, G, r); }) / static_cast<double>(B);
+    const torch::Tensor Gt = torch::randn({sh.H, sh.T, B * sh.Dv}, options);
+    parts["value_gemm_ms_per_image"] = median_ms([&] { torch::matmul(E, Gt); }) / static_cast<double>(B);
+#endif
   }
   nlohmann::json line = {{"path", path},
                          {"size", size},
@@ -176,6 +228,12 @@ int run_one(const BenchOptions& o) {
                          {"forward_ms_per_image", 1e3 * forward_s / static_cast<double>(B)},
                          {"peak_mb", static_cast<double>(peak_bytes) / 1048576.0}};
   if (backward) line["forward_backward_ms_per_image"] = 1e3 * both_s / static_cast<double>(B);
+  if (bound_ms > 0) {
+    line["bound"] = bound_kind;
+    line["bound_ms_per_image"] = bound_ms;
+    line["forward_over_bound"] = 1e3 * forward_s / static_cast<double>(B) / bound_ms;
+  }
+  if (!parts.empty()) line["parts"] = parts;
   fmt::print("{}\n", line.dump());
   return 0;
 }
@@ -186,7 +244,7 @@ double estimated_gb(const std::string& path, std::int64_t size, std::int64_t B, 
   const double full = 4.0 * static_cast<double>(B * sh.H) * static_cast<double>(sh.S) * static_cast<double>(sh.T);
   const double shared = 4.0 * static_cast<double>(sh.H) * static_cast<double>(sh.S) * static_cast<double>(sh.T);
   if (path == "factorized") return (backward ? 5 : 2) * shared / 1e9;
-  if (path == "cuda") return 2 * shared / 1e9;
+  if (path == "cuda") return (backward ? 3 : 2) * shared / 1e9;
   return ((backward ? 4 : 2) * full + (path == "official" ? full : 0) + shared) / 1e9;
 }
 
@@ -234,8 +292,8 @@ int run_all(const BenchOptions& o) {
   if (!o.json) {
     fmt::print("interp_attention on {} ({} threads): per image, median of {}\n", o.device, torch::get_num_threads(),
                o.repeat);
-    fmt::print("{:>5} {:>5} {:>11} {:>13} {:>16} {:>10}\n", "size", "batch", "path", "forward ms", "fwd+bwd ms",
-               "peak MB");
+    fmt::print("{:>5} {:>5} {:>11} {:>13} {:>16} {:>10} {:>12}\n", "size", "batch", "path", "forward ms", "fwd+bwd ms",
+               "peak MB", "fwd/bound");
   }
   for (const auto size : o.sizes) {
     for (const auto batch : o.batches) {
@@ -272,12 +330,20 @@ int run_all(const BenchOptions& o) {
         if (o.json) {
           fmt::print("{}\n", line.dump());
         } else if (line.contains("forward_ms_per_image")) {
-          fmt::print("{:>5} {:>5} {:>11} {:>13.2f} {:>16} {:>10.0f}\n", size, batch, path,
-                     line["forward_ms_per_image"].get<double>(),
-                     line.contains("forward_backward_ms_per_image")
-                         ? fmt::format("{:.2f}", line["forward_backward_ms_per_image"].get<double>())
-                         : "-",
-                     line["peak_mb"].get<double>());
+          fmt::print(
+              "{:>5} {:>5} {:>11} {:>13.3f} {:>16} {:>10.0f} {:>12}\n", size, batch, path,
+              line["forward_ms_per_image"].get<double>(),
+              line.contains("forward_backward_ms_per_image")
+                  ? fmt::format("{:.3f}", line["forward_backward_ms_per_image"].get<double>())
+                  : "-",
+              line["peak_mb"].get<double>(),
+              line.contains("forward_over_bound")
+                  ? fmt::format("{:.2f} {}", line["forward_over_bound"].get<double>(), line["bound"].get<std::string>())
+                  : "-");
+          if (line.contains("parts")) {
+            for (const auto& [name, value] : line["parts"].items())
+              fmt::print("{:>23} {}: {:.4f}\n", "", name, value.get<double>());
+          }
         } else {
           fmt::print("{:>5} {:>5} {:>11}   {}\n", size, batch, path,
                      line.value("skipped", line.value("failed", std::string())));
@@ -310,7 +376,17 @@ CommandAction add_bench(CLI::App& app) {
       "--forward-only", [o](std::int64_t) { o->backward = false; }, "Only time the forward pass");
   cmd->add_flag("--json", o->json, "One JSON object per case");
   cmd->add_flag("--one", o->one, "(internal) run exactly one case in this process")->group("");
-  return [o] { return o->one ? run_one(*o) : run_all(*o); };
+  const CommandAction train = add_bench_train(*bench);
+#if defined(LIDERE_WITH_OPENCV)
+  const CommandAction pack = add_bench_pack(*bench);
+#endif
+  return [=] {
+    if (bench->got_subcommand("train")) return train();
+#if defined(LIDERE_WITH_OPENCV)
+    if (bench->got_subcommand("pack")) return pack();
+#endif
+    return o->one ? run_one(*o) : run_all(*o);
+  };
 }
 
 }  // namespace lidere::cli

@@ -17,6 +17,7 @@
 #include "core/errors.h"
 #include "datasets/dataset_config.h"
 #include "datasets/segmentation_loader.h"
+#include "ops/interp_attention.h"
 #include "tasks/registry.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
@@ -149,6 +150,7 @@ int run(const TrainOptions& o) {
   } else {
     run = std::make_unique<train::RunDir>(train::RunDir::create(config.project, config.task, config.name, o.exist_ok));
   }
+  readout.set_interp_backend(ops::parse_interp_backend(config.interp));
   readout.to(device);
   {
     std::ofstream out(run->file("config.json"));

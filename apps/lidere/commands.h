@@ -17,12 +17,15 @@ CommandAction add_check_golden(CLI::App& app);
 CommandAction add_info(CLI::App& app);
 CommandAction add_inspect(CLI::App& app);
 CommandAction add_bench(CLI::App& app);
+// bench's subcommands train (and pack, OpenCV builds) in cmd_bench_train.cpp.
+CommandAction add_bench_train(CLI::App& bench);
 #if defined(LIDERE_WITH_OPENCV)
 // Commands that read images (built with OpenCV only).
 CommandAction add_train(CLI::App& app);
 CommandAction add_eval(CLI::App& app);
 CommandAction add_predict(CLI::App& app);
 CommandAction add_sample_data(CLI::App& app);
+CommandAction add_bench_pack(CLI::App& bench);
 #endif
 
 }  // namespace lidere::cli

@@ -78,6 +78,20 @@ check_size "$tmp/pred/masks/nested/deep.png" 240 320
 [[ $(find "$tmp/pred/masks" -name '*.png' | wc -l) -eq 6 ]] && pass || fail "expected 6 masks"
 [[ -s "$tmp/pred/overlays/photo_2.jpg" && -s "$tmp/pred/probabilities/photo_3.safetensors" ]] && pass || fail "overlay/probabilities missing"
 
+# --- the implementation switch and the packed-data training benchmark ---------------------------
+# --set interp=reference trains the same readout through the ATen reference; both runs reach a
+# metrics row (the numerics are compared in tests/ops and on the GPU by scripts/device_check.sh).
+expect interp-reference 0 '"best_iteration"' -- "$bin" train "${common[@]}" --iterations 5 --name ref \
+  --set interp=reference --json
+grep -q '"interp": "reference"' "$tmp/runs/seg/ref/config.json" && pass || fail "config.json lacks interp"
+expect interp-bad 2 "interp 'fastest'" -- "$bin" train "${common[@]}" --iterations 5 --name bad --set interp=fastest
+expect bench-pack 0 'packed.safetensors' -- "$bin" bench pack --data "$tmp/data" --imgsz 64 --max-images 4 \
+  --out "$tmp/packed.safetensors"
+expect bench-train 0 '"seconds_per_iteration"' -- "$bin" bench train --packed "$tmp/packed.safetensors" \
+  --device cpu --iterations 4 --batch 2 --val-every 2 --project "$tmp/runs" --json
+printf 'not safetensors' >"$tmp/bad.safetensors"
+expect bench-train-bad 3 'bad.safetensors' -- "$bin" bench train --packed "$tmp/bad.safetensors" --device cpu
+
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
 short=(--imgsz 64 --batch 4 --iterations 2 --project "$tmp/runs" -q)
