@@ -20,7 +20,8 @@ struct VarFreer {
 
 // A 2-D MATLAB array (column-major) as an (H, W) int64 tensor. MATLAB logicals are stored as
 // uint8 with the logical flag; label maps as uint16 (any integer or double class is accepted).
-torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char* field) {
+torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char* field,
+                        torch::ScalarType out = torch::kLong) {
   if (var->rank != 2 || var->data == nullptr || var->isComplex) {
     throw InputError(fmt::format("{}: field '{}' is not a 2-D real array", path, field));
   }
@@ -56,7 +57,7 @@ torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char
         fmt::format("{}: field '{}' holds {} bytes for a {}x{} array", path, field, var->nbytes, rows, cols));
   }
   // Column-major (W, H) in memory -> transpose to (H, W); clone copies out of matio's buffer.
-  return torch::from_blob(var->data, {cols, rows}, type).t().to(torch::kLong).contiguous();
+  return torch::from_blob(var->data, {cols, rows}, type).t().to(out).contiguous();
 }
 
 }  // namespace
@@ -91,6 +92,54 @@ std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path) {
   }
   if (annotations.empty()) throw InputError(fmt::format("{}: groundTruth holds no annotation", path));
   return annotations;
+}
+
+namespace {
+
+std::unique_ptr<matvar_t, VarFreer> read_variable(mat_t* mat, const std::string& path, const char* name,
+                                                  const char* what) {
+  std::unique_ptr<matvar_t, VarFreer> var(Mat_VarRead(mat, name));
+  if (!var) throw InputError(fmt::format("{}: no variable '{}' ({})", path, name, what));
+  return var;
+}
+
+std::unique_ptr<mat_t, MatCloser> open_mat(const std::string& path) {
+  std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
+  if (!mat) throw InputError(fmt::format("{}: cannot open as a MATLAB .mat file", path));
+  return mat;
+}
+
+}  // namespace
+
+torch::Tensor read_ucm2(const std::string& path) {
+  const auto mat = open_mat(path);
+  const auto var = read_variable(mat.get(), path, "ucm2", "not an ultrametric contour map file");
+  const torch::Tensor ucm = to_tensor(var.get(), path, "ucm2", torch::kDouble);
+  if (ucm.size(0) < 3 || ucm.size(1) < 3 || ucm.size(0) % 2 == 0 || ucm.size(1) % 2 == 0) {
+    throw InputError(
+        fmt::format("{}: ucm2 is {}x{}, not a 'doubleSize' map (2H+1 x 2W+1)", path, ucm.size(0), ucm.size(1)));
+  }
+  // The benchmark's ucm2(3:2:end, 3:2:end): the value at each pixel.
+  return ucm.slice(0, 2, std::nullopt, 2).slice(1, 2, std::nullopt, 2).contiguous();
+}
+
+std::vector<torch::Tensor> read_segs(const std::string& path) {
+  const auto mat = open_mat(path);
+  const auto cell = read_variable(mat.get(), path, "segs", "not a segmentations file");
+  if (cell->class_type != MAT_C_CELL) throw InputError(fmt::format("{}: 'segs' is not a cell array", path));
+  std::size_t count = 1;
+  for (int d = 0; d < cell->rank; ++d) count *= cell->dims[d];
+  std::vector<torch::Tensor> segs;
+  for (std::size_t i = 0; i < count; ++i) {
+    const matvar_t* entry = Mat_VarGetCell(cell.get(), static_cast<int>(i));
+    if (!entry) throw InputError(fmt::format("{}: segs entry {} is missing", path, i + 1));
+    segs.push_back(to_tensor(entry, path, "segs"));
+    if (segs.back().sizes() != segs.front().sizes()) {
+      throw InputError(fmt::format("{}: segs entry {} has another size than the first", path, i + 1));
+    }
+  }
+  if (segs.empty()) throw InputError(fmt::format("{}: segs holds no segmentation", path));
+  return segs;
 }
 
 torch::Tensor mean_boundaries(const std::vector<BsdsAnnotation>& annotations) {

@@ -20,6 +20,13 @@ struct BsdsAnnotation {
 // the first.
 std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path);
 
+// Inputs of the BSDS benchmark other than images. An ultrametric contour map ('doubleSize' format:
+// variable `ucm2`, (2H+1, 2W+1) double) sampled at the pixels as the benchmark does
+// (ucm2(3:2:end, 3:2:end)): (H, W) float64.
+torch::Tensor read_ucm2(const std::string& path);
+// A collection of segmentations (variable `segs`, a 1 x K cell of (H, W) label maps): int64 maps.
+std::vector<torch::Tensor> read_segs(const std::string& path);
+
 // The official soft boundary target: the mean of the annotators' boundary maps, (H, W) float32.
 torch::Tensor mean_boundaries(const std::vector<BsdsAnnotation>& annotations);
 

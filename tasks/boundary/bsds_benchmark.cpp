@@ -19,6 +19,31 @@ std::int64_t BinaryMap::count() const {
   return n;
 }
 
+// ---- segmentation boundaries -------------------------------------------------------------------
+
+BinaryMap segmentation_boundaries(const std::vector<std::int64_t>& seg, int rows, int cols) {
+  const auto label = [&](int r, int c) { return seg[static_cast<std::size_t>(r) * cols + c]; };
+  // The original's edgels: h(i, j) = seg(i, j) != seg(i, j+1), v(i, j) = seg(i, j) != seg(i+1, j),
+  // zero past the last column / row.
+  const auto h = [&](int r, int c) -> std::uint8_t { return c + 1 < cols && label(r, c) != label(r, c + 1); };
+  const auto v = [&](int r, int c) -> std::uint8_t { return r + 1 < rows && label(r, c) != label(r + 1, c); };
+  BinaryMap out(rows, cols);
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      std::uint8_t value = 0;
+      if (r + 1 < rows && c + 1 < cols) {
+        value = h(r, c) | h(r + 1, c) | v(r, c) | v(r, c + 1);  // the 'doubleSize' corner
+      } else if (r + 1 == rows && c + 1 < cols) {
+        value = h(r, c);  // copied from the row above the border
+      } else if (r + 1 < rows && c + 1 == cols) {
+        value = v(r, c);  // copied from the column left of the border
+      }
+      out.at(r, c) = value;
+    }
+  }
+  return out;
+}
+
 // ---- thinning ----------------------------------------------------------------------------------
 
 BinaryMap thin(BinaryMap map) {

@@ -27,6 +27,11 @@ struct BinaryMap {
   std::int64_t count() const;
 };
 
+// The benchmark's seg2bdry(seg, 'imageSize'): a pixel is a boundary where its label differs from
+// the pixel below or to the right (interior pixels also from the one below-right's neighbours, as
+// the original's 'doubleSize' corners); seg row-major.
+BinaryMap segmentation_boundaries(const std::vector<std::int64_t>& seg, int rows, int cols);
+
 // MATLAB's bwmorph(map, 'thin', Inf): the two-subiteration thinning of Lam, Lee and Suen (1992),
 // repeated until nothing changes; pixels outside the map count as 0.
 BinaryMap thin(BinaryMap map);

@@ -136,45 +136,91 @@ CATCH_TEST_CASE("BSDS correspondence: as many matches as a maximum matching, all
   }
 }
 
-CATCH_TEST_CASE("BSDS benchmark on soft boundary PNGs reproduces the original's test_2", "[unit]") {
-  std::vector<ImageCounts> images;
-  std::vector<fs::path> pngs;
-  for (const auto& e : fs::directory_iterator(bench_dir() / "png")) pngs.push_back(e.path());
-  std::sort(pngs.begin(), pngs.end());
-  for (const auto& png : pngs) {
-    const torch::Tensor image = lidere::read_image_rgb(png.string())[0];  // gray: all channels equal
-    const int rows = static_cast<int>(image.size(0)), cols = static_cast<int>(image.size(1));
-    const torch::Tensor levels = (image * 255).round().to(torch::kFloat64).div(255).contiguous();
-    const std::vector<double> pb(levels.data_ptr<double>(), levels.data_ptr<double>() + levels.numel());
-    std::vector<BinaryMap> truth;
-    for (const auto& a : lidere::datasets::read_bsds_ground_truth(
-             (bench_dir() / "groundTruth" / (png.stem().string() + ".mat")).string())) {
-      const torch::Tensor bd = a.boundaries.to(torch::kUInt8).contiguous();
-      BinaryMap m(rows, cols);
-      std::copy(bd.data_ptr<std::uint8_t>(), bd.data_ptr<std::uint8_t>() + bd.numel(), m.data.begin());
-      truth.push_back(std::move(m));
-    }
-    images.push_back(evaluate_image(pb, rows, cols, truth, default_thresholds(5)));
+namespace {
+
+std::vector<std::string> bench_ids() {
+  std::vector<std::string> ids;
+  for (const auto& e : fs::directory_iterator(bench_dir() / "groundTruth")) ids.push_back(e.path().stem().string());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+std::vector<BinaryMap> ground_truth(const std::string& id) {
+  std::vector<BinaryMap> truth;
+  for (const auto& a :
+       lidere::datasets::read_bsds_ground_truth((bench_dir() / "groundTruth" / (id + ".mat")).string())) {
+    const torch::Tensor bd = a.boundaries.to(torch::kUInt8).contiguous();
+    BinaryMap m(static_cast<int>(bd.size(0)), static_cast<int>(bd.size(1)));
+    std::copy(bd.data_ptr<std::uint8_t>(), bd.data_ptr<std::uint8_t>() + bd.numel(), m.data.begin());
+    truth.push_back(std::move(m));
   }
-  const BenchmarkSummary s = collect(images);
-  const fs::path out = scratch_dir("bsds_test_2");
-  write_eval_files(s, out.string());
+  return truth;
+}
+
+std::vector<double> to_vector(const torch::Tensor& t) {
+  const torch::Tensor d = t.to(torch::kFloat64).contiguous();
+  return {d.data_ptr<double>(), d.data_ptr<double>() + d.numel()};
+}
+
+// Our eval_bdry*.txt for the images' counts against the original's files of one test case.
+void compare_with_original(const std::vector<ImageCounts>& images, const std::string& test) {
+  const fs::path out = scratch_dir("bsds_" + test);
+  write_eval_files(collect(images), out.string());
   for (const char* name : {"eval_bdry.txt", "eval_bdry_thr.txt", "eval_bdry_img.txt"}) {
-    const auto ours = read_table(out / name), expected = read_table(bench_dir() / "test_2" / name);
+    const auto ours = read_table(out / name), expected = read_table(bench_dir() / test / name);
     CATCH_REQUIRE(ours.size() == expected.size());
     for (std::size_t r = 0; r < ours.size(); ++r) {
       CATCH_REQUIRE(ours[r].size() == expected[r].size());
       for (std::size_t c = 0; c < ours[r].size(); ++c) {
-        CATCH_INFO(name << " row " << r + 1 << " column " << c + 1 << ": ours " << ours[r][c] << ", original "
-                        << expected[r][c]);
+        CATCH_INFO(test << " " << name << " row " << r + 1 << " column " << c + 1 << ": ours " << ours[r][c]
+                        << ", original " << expected[r][c]);
         // The original's outputs are one draw of a randomised solver (correspondPixels connects
         // unmatched pixels through outlier edges drawn at random, seeded from the clock), ours the
-        // exact optimum of its objective: they differ by a few pixels per image. Measured
-        // deviation: at most 0.00107 (one image's precision), 0.0005 for every set-level number;
+        // exact optimum of its objective: they differ by a few pixels per image. Measured on
+        // test_2: at most 0.00107 (one image's precision), 0.0005 for every set-level number.
         // Step 5 asks for 0.001 everywhere, which this does not yet meet (see the issue).
-        CATCH_CHECK(std::abs(ours[r][c] - expected[r][c]) <=
-                    (std::string(name) == "eval_bdry_img.txt" ? 1.5e-3 : 1e-3));
+        const double tolerance = std::string(name) == "eval_bdry_img.txt" ? 1.5e-3 : 1e-3;
+        CATCH_CHECK(std::abs(ours[r][c] - expected[r][c]) <= tolerance);
       }
     }
   }
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("BSDS benchmark on soft boundary PNGs reproduces the original's test_2", "[unit]") {
+  std::vector<ImageCounts> images;
+  for (const auto& id : bench_ids()) {
+    const torch::Tensor image = lidere::read_image_rgb((bench_dir() / "png" / (id + ".png")).string())[0];
+    // double(imread(png)) / 255, exactly: the 8-bit levels back from the float image.
+    const std::vector<double> pb = to_vector((image * 255).round().to(torch::kFloat64).div(255));
+    images.push_back(evaluate_image(pb, static_cast<int>(image.size(0)), static_cast<int>(image.size(1)),
+                                    ground_truth(id), default_thresholds(5)));
+  }
+  compare_with_original(images, "test_2");
+}
+
+CATCH_TEST_CASE("BSDS benchmark on ultrametric contour maps reproduces the original's test_1", "[unit]") {
+  std::vector<ImageCounts> images;
+  for (const auto& id : bench_ids()) {
+    const torch::Tensor pb = lidere::datasets::read_ucm2((bench_dir() / "ucm2" / (id + ".mat")).string());
+    images.push_back(evaluate_image(to_vector(pb), static_cast<int>(pb.size(0)), static_cast<int>(pb.size(1)),
+                                    ground_truth(id), default_thresholds(5)));
+  }
+  compare_with_original(images, "test_1");
+}
+
+CATCH_TEST_CASE("BSDS benchmark on segmentations reproduces the original's test_3 and test_4", "[unit]") {
+  std::vector<ImageCounts> images;
+  for (const auto& id : bench_ids()) {
+    std::vector<BinaryMap> maps;
+    for (const auto& seg : lidere::datasets::read_segs((bench_dir() / "segs" / (id + ".mat")).string())) {
+      const torch::Tensor s = seg.contiguous();
+      const std::vector<std::int64_t> labels(s.data_ptr<std::int64_t>(), s.data_ptr<std::int64_t>() + s.numel());
+      maps.push_back(segmentation_boundaries(labels, static_cast<int>(s.size(0)), static_cast<int>(s.size(1))));
+    }
+    images.push_back(evaluate_image_maps(maps, ground_truth(id)));
+  }
+  compare_with_original(images, "test_3");
+  compare_with_original(images, "test_4");
 }
