@@ -1,5 +1,6 @@
 // lidere eval: scores a trained readout on a dataset split (mIoU, per-class IoU, pixel accuracy,
-// confusion matrix as CSV and PNG).
+// confusion matrix as CSV and PNG); with --task boundary, scores a folder of boundary predictions
+// against BSDS ground truth (apps/lidere/eval_boundary.cpp).
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/lidere/commands.h"
+#include "apps/lidere/eval_boundary.h"
 #include "apps/lidere/pipeline.h"
 #include "apps/lidere/reports.h"
 #include "core/errors.h"
@@ -20,12 +22,21 @@ namespace lidere::cli {
 namespace {
 
 struct EvalOptions {
-  std::string weights, data, split = "val", out, device = "cpu", backbone;
+  std::string task = "seg", weights, data, split = "val", out, device = "cpu", backbone;
   std::int64_t batch = 8, workers = 2, ignore_index = -1;
   bool quiet = false, json = false;
+  BoundaryEvalOptions boundary;
 };
 
-int run(const EvalOptions& o) {
+int run(EvalOptions& o) {
+  if (o.task == "boundary") {
+    o.boundary.out = o.out;
+    o.boundary.json = o.json;
+    o.boundary.progress = progress_mode(o.quiet);
+    return run_boundary_eval(o.boundary);
+  }
+  if (o.task != "seg") throw UsageError(fmt::format("--task {}: use seg or boundary", o.task));
+  if (o.weights.empty() || o.data.empty()) throw UsageError("--task seg needs --weights and --data");
   TrainedModel model = load_trained_model(o.weights, o.device, o.backbone);
   const nlohmann::json stored = model.checkpoint.meta.at("task");
   const std::int64_t ignore = o.ignore_index >= 0 ? o.ignore_index : stored.value("ignore_index", std::int64_t{255});
@@ -81,11 +92,21 @@ int run(const EvalOptions& o) {
 
 CommandAction add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
-  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a trained readout on a dataset split");
-  cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)")->required();
-  cmd->add_option("--data", o->data, "Dataset folder or dataset config .json")->required();
+  CLI::App* cmd = app.add_subcommand(
+      "eval", "Evaluate a trained readout on a dataset split, or score boundary predictions (--task boundary)");
+  cmd->add_option("--task", o->task, "seg (default: a trained readout on --data) or boundary (--pred vs --gt)");
+  cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)");
+  cmd->add_option("--data", o->data, "Dataset folder or dataset config .json");
+  cmd->add_option("--pred", o->boundary.pred,
+                  "boundary: folder of predictions, <id>.png (soft or hard map) or <id>.mat (ucm2 or segs)");
+  cmd->add_option("--gt", o->boundary.gt, "boundary: folder of BSDS ground truth <id>.mat");
+  cmd->add_option("--thresholds", o->boundary.thresholds, "boundary: thresholds of the PR curve (default 99)");
+  cmd->add_option("--max-dist", o->boundary.max_dist, "boundary: match distance, fraction of the diagonal (0.0075)");
+  cmd->add_flag(
+      "--no-thin", [o](std::int64_t) { o->boundary.thin = false; }, "boundary: do not thin the thresholded maps");
+  cmd->add_option("--threads", o->boundary.workers, "boundary: images scored at once (default: one per core)");
   cmd->add_option("--split", o->split, "Split to evaluate (default val)");
-  cmd->add_option("--out", o->out, "Folder for the reports (default runs/seg/evalN)");
+  cmd->add_option("--out", o->out, "Folder for the reports (default runs/<task>/evalN)");
   cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
   cmd->add_option("--backbone", o->backbone,
                   "Backbone weights if they moved since training (must be the same weights)");

@@ -238,61 +238,77 @@ Correspondence correspond_pixels(const BinaryMap& a, const BinaryMap& b, double 
       offsets.push_back({u, v, static_cast<std::int64_t>(std::rint(std::sqrt(d2) * kMultiplier))});
     }
   }
-  const auto in_map = [&](int x, int y) { return x >= 0 && x < width && y >= 0 && y < height; };
 
-  // Matchable pixels (within the radius of a pixel of the other map), numbered column-major as the
-  // original numbers its nodes.
-  BinaryMap matchable_a(height, width), matchable_b(height, width);
-  for (int y = 0; y < height; ++y) {
-    for (int x = 0; x < width; ++x) {
-      if (!a.at(y, x)) continue;
-      for (const auto& o : offsets) {
-        const int x2 = x + o.dx, y2 = y + o.dy;
-        if (in_map(x2, y2) && b.at(y2, x2)) {
-          matchable_a.at(y, x) = 1;
-          matchable_b.at(y2, x2) = 1;
-        }
-      }
-    }
-  }
-  std::vector<int> node_a(static_cast<std::size_t>(height) * width, -1), node_b(node_a.size(), -1);
-  std::vector<std::pair<int, int>> pixel_a, pixel_b;  // node -> (x, y)
-  for (int x = 0; x < width; ++x) {
+  // The pixels of each map, column-major (x outer, y inner) as the original numbers its nodes.
+  const auto pixels_of = [&](const BinaryMap& m) {
+    std::vector<std::int64_t> keys;  // x * height + y
     for (int y = 0; y < height; ++y) {
-      const std::size_t i = static_cast<std::size_t>(y) * width + x;
-      if (matchable_a.data[i]) {
-        node_a[i] = static_cast<int>(pixel_a.size());
-        pixel_a.emplace_back(x, y);
-      }
-      if (matchable_b.data[i]) {
-        node_b[i] = static_cast<int>(pixel_b.size());
-        pixel_b.emplace_back(x, y);
+      for (int x = 0; x < width; ++x) {
+        if (m.at(y, x)) keys.push_back(static_cast<std::int64_t>(x) * height + y);
       }
     }
-  }
+    std::sort(keys.begin(), keys.end());
+    return keys;
+  };
+  const std::vector<std::int64_t> pixels_a = pixels_of(a), pixels_b = pixels_of(b);
 
-  Assignment assignment(static_cast<int>(pixel_a.size()), static_cast<int>(pixel_b.size()));
-  for (int n = 0; n < static_cast<int>(pixel_a.size()); ++n) {
-    const auto [x, y] = pixel_a[n];
+  // Pixel -> index into pixels_b, through a per-thread grid that is reset after use (the maps are
+  // sparse: clearing a whole image per call would cost more than the matching).
+  thread_local std::vector<int> grid;
+  if (grid.size() < static_cast<std::size_t>(height) * width) grid.assign(static_cast<std::size_t>(height) * width, -1);
+  for (std::size_t j = 0; j < pixels_b.size(); ++j) {
+    const auto x = static_cast<int>(pixels_b[j] / height), y = static_cast<int>(pixels_b[j] % height);
+    grid[static_cast<std::size_t>(y) * width + x] = static_cast<int>(j);
+  }
+  // Edges between a pixel and every b pixel within the radius; only pixels with an edge become
+  // nodes ("matchable" in the original).
+  struct Edge {
+    int i, j;
+    std::int64_t cost;
+  };
+  std::vector<Edge> edges;
+  std::vector<int> column_of_b(pixels_b.size(), -1);
+  std::vector<int> row_pixel;  // node -> index into pixels_a
+  for (std::size_t i = 0; i < pixels_a.size(); ++i) {
+    const auto x = static_cast<int>(pixels_a[i] / height), y = static_cast<int>(pixels_a[i] % height);
+    const std::size_t first = edges.size();
     for (const auto& o : offsets) {
       const int x2 = x + o.dx, y2 = y + o.dy;
-      if (!in_map(x2, y2)) continue;
-      const int m = node_b[static_cast<std::size_t>(y2) * width + x2];
-      if (m >= 0) assignment.add_edge(n, m, o.cost - outlier);
+      if (x2 < 0 || x2 >= width || y2 < 0 || y2 >= height) continue;
+      const int j = grid[static_cast<std::size_t>(y2) * width + x2];
+      if (j >= 0) edges.push_back({static_cast<int>(row_pixel.size()), j, o.cost - outlier});
+    }
+    if (edges.size() > first) row_pixel.push_back(static_cast<int>(i));
+  }
+  for (const auto key : pixels_b) {
+    const auto x = static_cast<int>(key / height), y = static_cast<int>(key % height);
+    grid[static_cast<std::size_t>(y) * width + x] = -1;
+  }
+  // Columns: the b pixels with an edge, numbered in their column-major order.
+  for (const auto& e : edges) column_of_b[e.j] = 0;
+  std::vector<int> column_pixel;
+  for (std::size_t j = 0; j < pixels_b.size(); ++j) {
+    if (column_of_b[j] == 0) {
+      column_of_b[j] = static_cast<int>(column_pixel.size());
+      column_pixel.push_back(static_cast<int>(j));
     }
   }
+
+  Assignment assignment(static_cast<int>(row_pixel.size()), static_cast<int>(column_pixel.size()));
+  for (const auto& e : edges) assignment.add_edge(e.i, column_of_b[e.j], e.cost);
   assignment.solve();
 
   Correspondence result;
   result.matched_a.assign(a.data.size(), 0);
   result.matched_b.assign(b.data.size(), 0);
-  for (int n = 0; n < static_cast<int>(pixel_a.size()); ++n) {
-    const int m = assignment.column_of(n);
-    if (m < 0) continue;
-    const auto [x, y] = pixel_a[n];
-    const auto [x2, y2] = pixel_b[m];
-    result.matched_a[static_cast<std::size_t>(y) * width + x] = 1;
-    result.matched_b[static_cast<std::size_t>(y2) * width + x2] = 1;
+  const auto mark = [&](std::vector<std::uint8_t>& m, std::int64_t key) {
+    m[static_cast<std::size_t>(key % height) * width + static_cast<std::size_t>(key / height)] = 1;
+  };
+  for (int n = 0; n < static_cast<int>(row_pixel.size()); ++n) {
+    const int column = assignment.column_of(n);
+    if (column < 0) continue;
+    mark(result.matched_a, pixels_a[row_pixel[n]]);
+    mark(result.matched_b, pixels_b[column_pixel[column]]);
     ++result.matches;
   }
   return result;
@@ -333,9 +349,20 @@ ImageCounts evaluate_image(const std::vector<double>& pb, int rows, int cols, co
                            const std::vector<double>& thresholds, double max_dist, bool thin_maps) {
   ImageCounts out;
   out.thresholds = thresholds;
+  BinaryMap previous;
   for (const double t : thresholds) {
     BinaryMap map(rows, cols);
     for (std::size_t i = 0; i < pb.size(); ++i) map.data[i] = pb[i] >= t;
+    if (!out.cnt_r.empty() && map.data == previous.data) {
+      // No level of pb lies between this threshold and the last (quantised maps, 8-bit PNGs): the
+      // same map, so the same counts, without matching it again.
+      out.cnt_r.push_back(out.cnt_r.back());
+      out.sum_r.push_back(out.sum_r.back());
+      out.cnt_p.push_back(out.cnt_p.back());
+      out.sum_p.push_back(out.sum_p.back());
+      continue;
+    }
+    previous = map;
     count_threshold(thin_maps ? thin(std::move(map)) : map, truth, max_dist, out);
   }
   return out;

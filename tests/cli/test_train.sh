@@ -92,6 +92,29 @@ expect bench-train 0 '"seconds_per_iteration"' -- "$bin" bench train --packed "$
 printf 'not safetensors' >"$tmp/bad.safetensors"
 expect bench-train-bad 3 'bad.safetensors' -- "$bin" bench train --packed "$tmp/bad.safetensors" --device cpu
 
+# --- boundary scoring: the BSDS benchmark on the original's own sample ----------------------------
+bench="${LIDERE_SHARED_DIR:?LIDERE_SHARED_DIR not set}/datasets/bsds500/bench"
+expect boundary-eval 0 '"ap"' -- "$bin" eval --task boundary --pred "$bench/png" --gt "$bench/groundTruth" \
+  --thresholds 5 --out "$tmp/bdry" --json -q
+for f in eval_bdry.txt eval_bdry_thr.txt eval_bdry_img.txt pr_curve.png; do
+  [[ -s "$tmp/bdry/$f" ]] && pass || fail "boundary eval lacks $f"
+done
+# ODS R/P/F, OIS R/P/F and AP within 0.001 of the original benchmark's test_2 output.
+if paste "$tmp/bdry/eval_bdry.txt" "$bench/test_2/eval_bdry.txt" |
+  awk '{ for (i = 1; i <= 8; i++) { d = $i - $(i + 8); if (d < 0) d = -d; if (d > 0.001) bad = 1 } } END { exit bad }'; then
+  pass
+else
+  fail "eval_bdry.txt differs from test_2:"; paste "$tmp/bdry/eval_bdry.txt" "$bench/test_2/eval_bdry.txt"
+fi
+mkdir -p "$tmp/pred_missing" && cp "$bench/png/2018.png" "$tmp/pred_missing/"
+expect boundary-missing 3 'no prediction for ground truth 3063' -- "$bin" eval --task boundary \
+  --pred "$tmp/pred_missing" --gt "$bench/groundTruth" -q
+small=$(find "$tmp/data" -name '*.png' | head -n 1)
+mkdir -p "$tmp/pred_small" && for id in 2018 3063 5096 6046 8068; do cp "$small" "$tmp/pred_small/$id.png"; done
+expect boundary-size 3 'prediction is 96x96 but its ground truth' -- "$bin" eval --task boundary \
+  --pred "$tmp/pred_small" --gt "$bench/groundTruth" -q
+expect boundary-args 2 'needs --pred' -- "$bin" eval --task boundary --gt "$bench/groundTruth"
+
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
 short=(--imgsz 64 --batch 4 --iterations 2 --project "$tmp/runs" -q)
