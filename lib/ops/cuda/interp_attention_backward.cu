@@ -44,7 +44,7 @@ __global__ void __launch_bounds__(kThreads) prior_and_query_grad_kernel(InterpAt
   T prior_logit[kChunk], grad_prior[kChunk];
 #pragma unroll
   for (int j = 0; j < kChunk; ++j) {
-    prior_logit[j] = (active && j < chunk) ? prior[(h * p.sources + s0 + j) * p.targets + t] * M::kScale : T(0);
+    prior_logit[j] = (active && j < chunk) ? prior[(h * p.sources + s0 + j) * p.targets + t] : T(0);
     grad_prior[j] = 0;
   }
 
@@ -73,7 +73,7 @@ __global__ void __launch_bounds__(kThreads) prior_and_query_grad_kernel(InterpAt
     const T* g = grad_out + ((b * p.targets + t) * p.heads + h) * dv;
 #pragma unroll
     for (int d = 0; d < MV; ++d) go[d] = d < dv ? g[d] : T(0);
-    const T log_norm = lse[(b * p.heads + h) * p.targets + t] * M::kScale;
+    const T log_norm = lse[(b * p.heads + h) * p.targets + t];
     const T dlt = delta[(b * p.targets + t) * p.heads + h];
 
 #pragma unroll
@@ -88,7 +88,7 @@ __global__ void __launch_bounds__(kThreads) prior_and_query_grad_kernel(InterpAt
       for (int d = 0; d < MV; ++d) {
         if (d < dv) dP += go[d] * value_tile[j][d];
       }
-      const T P = M::exp(prior_logit[j] + content * M::kScale - log_norm);
+      const T P = M::exp(prior_logit[j] + content - log_norm);
       const T dS = P * (dP - dlt);
       grad_prior[j] += dS;
 #pragma unroll
@@ -164,8 +164,7 @@ __global__ void __launch_bounds__(kThreads) key_value_grad_kernel(InterpAttentio
     for (int idx = threadIdx.x; idx < kThreads * kTargetTile; idx += kThreads) {
       const int r = idx / kTargetTile, c = idx % kTargetTile;
       const std::int64_t sr = s_first + r;
-      prior_tile[r][c] =
-          (sr < p.sources && c < tile) ? prior[(h * p.sources + sr) * p.targets + t0 + c] * M::kScale : T(0);
+      prior_tile[r][c] = (sr < p.sources && c < tile) ? prior[(h * p.sources + sr) * p.targets + t0 + c] : T(0);
     }
     for (int idx = threadIdx.x; idx < tile * dk; idx += kThreads) {
       const int j = idx / dk, d = idx % dk;
@@ -176,7 +175,7 @@ __global__ void __launch_bounds__(kThreads) key_value_grad_kernel(InterpAttentio
       go_tile[j][d] = grad_out[((b * p.targets + t0 + j) * p.heads + h) * dv + d];
     }
     for (int j = threadIdx.x; j < tile; j += kThreads) {
-      norm_tile[j] = lse[(b * p.heads + h) * p.targets + t0 + j] * M::kScale;
+      norm_tile[j] = lse[(b * p.heads + h) * p.targets + t0 + j];
       delta_tile[j] = delta[(b * p.targets + t0 + j) * p.heads + h];
     }
     __syncthreads();
@@ -191,7 +190,7 @@ __global__ void __launch_bounds__(kThreads) key_value_grad_kernel(InterpAttentio
       for (int d = 0; d < MV; ++d) {
         if (d < dv) dP += go_tile[j][d] * value[d];
       }
-      const T P = M::exp(prior_tile[threadIdx.x][j] + content * M::kScale - norm_tile[j]);
+      const T P = M::exp(prior_tile[threadIdx.x][j] + content - norm_tile[j]);
       const T dS = P * (dP - delta_tile[j]);
 #pragma unroll
       for (int d = 0; d < MV; ++d) {

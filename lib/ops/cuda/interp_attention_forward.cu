@@ -35,13 +35,13 @@ __global__ void __launch_bounds__(kThreads) interp_attention_forward_kernel(Inte
   const int images = static_cast<int>(p.batch - b0 < NB ? p.batch - b0 : NB);
   const bool active = t < p.targets;
 
-  T query[NB][MK];  // in the exponential's units (SoftmaxMath::kScale)
+  T query[NB][MK];
 #pragma unroll
   for (int i = 0; i < NB; ++i) {
 #pragma unroll
     for (int d = 0; d < MK; ++d) {
       query[i][d] = (active && i < images && d < dk)
-                        ? q[(b0 + i) * p.q_stride_b + t * p.q_stride_t + h * p.q_stride_h + d] * M::kScale
+                        ? q[(b0 + i) * p.q_stride_b + t * p.q_stride_t + h * p.q_stride_h + d]
                         : T(0);
     }
   }
@@ -76,7 +76,7 @@ __global__ void __launch_bounds__(kThreads) interp_attention_forward_kernel(Inte
     __syncthreads();
     if (!active) continue;
     for (int s = 0; s < tile; ++s) {
-      const T prior_logit = prior[(h * p.sources + s0 + s) * p.targets + t] * M::kScale;
+      const T prior_logit = prior[(h * p.sources + s0 + s) * p.targets + t];
 #pragma unroll
       for (int i = 0; i < NB; ++i) {
         if (i >= images) break;
