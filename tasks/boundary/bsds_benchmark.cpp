@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
-#include <queue>
 #include <utility>
 
 #include "core/errors.h"
@@ -141,8 +140,19 @@ class Assignment {
     std::vector<int> prev(columns, -1);
     std::vector<char> done(columns, 0);
     std::vector<int> touched, finalized;
+    // A min-heap on a vector that keeps its capacity from row to row.
     using Item = std::pair<std::int64_t, int>;
-    std::priority_queue<Item, std::vector<Item>, std::greater<>> heap;
+    std::vector<Item> heap;
+    const auto push = [&](std::int64_t d, int c) {
+      heap.emplace_back(d, c);
+      std::push_heap(heap.begin(), heap.end(), std::greater<>());
+    };
+    const auto pop = [&] {
+      std::pop_heap(heap.begin(), heap.end(), std::greater<>());
+      const Item top = heap.back();
+      heap.pop_back();
+      return top;
+    };
 
     for (int source = 0; source < rows_; ++source) {
       const auto relax = [&](int row, std::int64_t base) {
@@ -154,16 +164,36 @@ class Assignment {
             if (dist[c] == kInf) touched.push_back(c);
             dist[c] = d;
             prev[c] = row;
-            heap.emplace(d, c);
+            push(d, c);
           }
         }
       };
-      relax(source, 0);
+      // Most rows reach a free column directly along their cheapest edge: when the cheapest
+      // reduced cost from the source leads to a free column, that edge is the shortest path
+      // (reduced costs are >= 0), so it is taken without the heap.
       int terminal = -1;
       std::int64_t reach = 0;
-      while (!heap.empty()) {
-        const auto [d, c] = heap.top();
-        heap.pop();
+      {
+        int best = -1;
+        std::int64_t best_d = kInf;
+        for (int e = start[source]; e < start[source + 1]; ++e) {
+          const std::int64_t d = costs[e] - row_pot[source] - col_pot[cols[e]];
+          if (d < best_d) {
+            best_d = d;
+            best = cols[e];
+          }
+        }
+        if (best >= 0 && match_row_[best] < 0) {
+          terminal = best;
+          reach = best_d;
+          prev[best] = source;
+          touched.push_back(best);
+          dist[best] = best_d;
+        }
+      }
+      if (terminal < 0) relax(source, 0);
+      while (terminal < 0 && !heap.empty()) {
+        const auto [d, c] = pop();
         if (done[c] || d > dist[c]) continue;
         done[c] = 1;
         finalized.push_back(c);
@@ -196,7 +226,7 @@ class Assignment {
       }
       touched.clear();
       finalized.clear();
-      heap = {};
+      heap.clear();
     }
   }
 
