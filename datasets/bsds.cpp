@@ -111,6 +111,13 @@ std::unique_ptr<mat_t, MatCloser> open_mat(const std::string& path) {
 
 }  // namespace
 
+bool mat_has_variable(const std::string& path, const char* name) {
+  std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
+  if (!mat) return false;
+  std::unique_ptr<matvar_t, VarFreer> var(Mat_VarReadInfo(mat.get(), name));
+  return var != nullptr;
+}
+
 torch::Tensor read_ucm2(const std::string& path) {
   const auto mat = open_mat(path);
   const auto var = read_variable(mat.get(), path, "ucm2", "not an ultrametric contour map file");

@@ -63,15 +63,13 @@ tasks::boundary::ImageCounts score_image(const fs::path& prediction, const std::
   const std::vector<BinaryMap> truth = ground_truth_maps(gt_path);
   const std::vector<double> thresholds = tasks::boundary::default_thresholds(o.thresholds);
   if (prediction.extension() == ".mat") {
-    // ucm2 first (the benchmark's preference), then segs.
-    try {
+    // An ultrametric contour map if the file has one (the benchmark's preference), else segs.
+    if (datasets::mat_has_variable(prediction.string(), "ucm2")) {
       const torch::Tensor ucm = datasets::read_ucm2(prediction.string());
       check_size(prediction, ucm.size(0), ucm.size(1), truth.front(), gt_path);
       const std::vector<double> pb(ucm.data_ptr<double>(), ucm.data_ptr<double>() + ucm.numel());
       return tasks::boundary::evaluate_image(pb, truth.front().rows, truth.front().cols, truth, thresholds, o.max_dist,
                                              o.thin);
-    } catch (const InputError& e) {
-      if (std::string(e.what()).find("no variable 'ucm2'") == std::string::npos) throw;
     }
     std::vector<BinaryMap> maps;
     for (const auto& seg : datasets::read_segs(prediction.string())) {

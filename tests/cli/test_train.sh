@@ -114,6 +114,9 @@ mkdir -p "$tmp/pred_small" && for id in 2018 3063 5096 6046 8068; do cp "$small"
 expect boundary-size 3 'prediction is 96x96 but its ground truth' -- "$bin" eval --task boundary \
   --pred "$tmp/pred_small" --gt "$bench/groundTruth" -q
 expect boundary-args 2 'needs --pred' -- "$bin" eval --task boundary --gt "$bench/groundTruth"
+mkdir -p "$tmp/pred_bad" && for id in 2018 3063 5096 6046 8068; do printf 'garbage' >"$tmp/pred_bad/$id.mat"; done
+expect boundary-bad-mat 3 'pred_bad/[0-9]+.mat: cannot open as a MATLAB .mat file' -- "$bin" eval --task boundary \
+  --pred "$tmp/pred_bad" --gt "$bench/groundTruth" -q
 
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
