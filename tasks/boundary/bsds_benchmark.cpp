@@ -241,9 +241,22 @@ class Assignment {
   std::vector<int> match_row_, match_col_;
 };
 
-}  // namespace
+// A map's pixels as x * rows + y, sorted: column-major, the order the original numbers its nodes.
+std::vector<std::int64_t> column_major_pixels(const BinaryMap& m) {
+  std::vector<std::int64_t> keys;
+  for (int y = 0; y < m.rows; ++y) {
+    for (int x = 0; x < m.cols; ++x) {
+      if (m.at(y, x)) keys.push_back(static_cast<std::int64_t>(x) * m.rows + y);
+    }
+  }
+  std::sort(keys.begin(), keys.end());
+  return keys;
+}
 
-Correspondence correspond_pixels(const BinaryMap& a, const BinaryMap& b, double max_dist) {
+// correspond_pixels with both maps' pixel lists given (the benchmark matches one thresholded map
+// against every annotator, and every annotator at every threshold: each list is built once).
+Correspondence correspond(const BinaryMap& a, const std::vector<std::int64_t>& pixels_a, const BinaryMap& b,
+                          const std::vector<std::int64_t>& pixels_b, double max_dist) {
   if (a.rows != b.rows || a.cols != b.cols) {
     throw InputError("correspond_pixels: the two maps have different sizes");
   }
@@ -268,19 +281,6 @@ Correspondence correspond_pixels(const BinaryMap& a, const BinaryMap& b, double 
       offsets.push_back({u, v, static_cast<std::int64_t>(std::rint(std::sqrt(d2) * kMultiplier))});
     }
   }
-
-  // The pixels of each map, column-major (x outer, y inner) as the original numbers its nodes.
-  const auto pixels_of = [&](const BinaryMap& m) {
-    std::vector<std::int64_t> keys;  // x * height + y
-    for (int y = 0; y < height; ++y) {
-      for (int x = 0; x < width; ++x) {
-        if (m.at(y, x)) keys.push_back(static_cast<std::int64_t>(x) * height + y);
-      }
-    }
-    std::sort(keys.begin(), keys.end());
-    return keys;
-  };
-  const std::vector<std::int64_t> pixels_a = pixels_of(a), pixels_b = pixels_of(b);
 
   // Pixel -> index into pixels_b, through a per-thread grid that is reset after use (the maps are
   // sparse: clearing a whole image per call would cost more than the matching).
@@ -344,6 +344,12 @@ Correspondence correspond_pixels(const BinaryMap& a, const BinaryMap& b, double 
   return result;
 }
 
+}  // namespace
+
+Correspondence correspond_pixels(const BinaryMap& a, const BinaryMap& b, double max_dist) {
+  return correspond(a, column_major_pixels(a), b, column_major_pixels(b), max_dist);
+}
+
 // ---- per image ---------------------------------------------------------------------------------
 
 std::vector<double> default_thresholds(int n) {
@@ -356,13 +362,25 @@ std::vector<double> default_thresholds(int n) {
 
 namespace {
 
-void count_threshold(const BinaryMap& map, const std::vector<BinaryMap>& truth, double max_dist, ImageCounts& out) {
+// An annotator's map with its pixel list, built once per image.
+struct Annotation {
+  const BinaryMap* map;
+  std::vector<std::int64_t> pixels;
+};
+std::vector<Annotation> annotations_of(const std::vector<BinaryMap>& truth) {
+  std::vector<Annotation> out;
+  for (const auto& gt : truth) out.push_back({&gt, column_major_pixels(gt)});
+  return out;
+}
+
+void count_threshold(const BinaryMap& map, const std::vector<Annotation>& truth, double max_dist, ImageCounts& out) {
+  const std::vector<std::int64_t> pixels = column_major_pixels(map);
   std::vector<std::uint8_t> matched_any(map.data.size(), 0);
   std::int64_t cnt_r = 0, sum_r = 0;
   for (const auto& gt : truth) {
-    const Correspondence c = correspond_pixels(map, gt, max_dist);
+    const Correspondence c = correspond(map, pixels, *gt.map, gt.pixels, max_dist);
     for (std::size_t i = 0; i < matched_any.size(); ++i) matched_any[i] |= c.matched_a[i];
-    sum_r += gt.count();
+    sum_r += static_cast<std::int64_t>(gt.pixels.size());
     cnt_r += c.matches;  // each matched ground-truth pixel once
   }
   std::int64_t cnt_p = 0;
@@ -370,7 +388,7 @@ void count_threshold(const BinaryMap& map, const std::vector<BinaryMap>& truth, 
   out.cnt_r.push_back(cnt_r);
   out.sum_r.push_back(sum_r);
   out.cnt_p.push_back(cnt_p);
-  out.sum_p.push_back(map.count());
+  out.sum_p.push_back(static_cast<std::int64_t>(pixels.size()));
 }
 
 }  // namespace
@@ -379,6 +397,7 @@ ImageCounts evaluate_image(const std::vector<double>& pb, int rows, int cols, co
                            const std::vector<double>& thresholds, double max_dist, bool thin_maps) {
   ImageCounts out;
   out.thresholds = thresholds;
+  const std::vector<Annotation> annotations = annotations_of(truth);
   BinaryMap previous;
   for (const double t : thresholds) {
     BinaryMap map(rows, cols);
@@ -393,7 +412,7 @@ ImageCounts evaluate_image(const std::vector<double>& pb, int rows, int cols, co
       continue;
     }
     previous = map;
-    count_threshold(thin_maps ? thin(std::move(map)) : map, truth, max_dist, out);
+    count_threshold(thin_maps ? thin(std::move(map)) : map, annotations, max_dist, out);
   }
   return out;
 }
@@ -401,9 +420,10 @@ ImageCounts evaluate_image(const std::vector<double>& pb, int rows, int cols, co
 ImageCounts evaluate_image_maps(const std::vector<BinaryMap>& maps, const std::vector<BinaryMap>& truth,
                                 double max_dist, bool thin_maps) {
   ImageCounts out;
+  const std::vector<Annotation> annotations = annotations_of(truth);
   for (std::size_t i = 0; i < maps.size(); ++i) {
     out.thresholds.push_back(static_cast<double>(i + 1));
-    count_threshold(thin_maps ? thin(maps[i]) : maps[i], truth, max_dist, out);
+    count_threshold(thin_maps ? thin(maps[i]) : maps[i], annotations, max_dist, out);
   }
   return out;
 }

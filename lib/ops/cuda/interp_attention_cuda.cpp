@@ -91,15 +91,15 @@ class OnlineSoftmaxAttention : public torch::autograd::Function<OnlineSoftmaxAtt
     const torch::Tensor &prior = saved[0], &q = saved[1], &k = saved[2], &v = saved[3], &out = saved[4],
                         &lse = saved[5];
     const auto B = k.size(0), S = k.size(1), H = k.size(2), Dk = k.size(3), T = prior.size(2);
+    if (B * S * T * H == 0) {
+      return {torch::zeros_like(prior), torch::zeros_like(q), torch::zeros_like(k), torch::zeros_like(v)};
+    }
     const torch::Tensor grad_out = grads[0].contiguous();
     const torch::Tensor delta = (grad_out * out).sum(-1).contiguous();  // (B, T, H)
     auto grad_prior = torch::empty_like(prior);
     const std::int64_t chunks = (S + cuda::kBackwardSourceChunk - 1) / cuda::kBackwardSourceChunk;
     auto grad_q_partial = torch::empty({chunks, B, T, H, Dk}, k.options());
     auto grad_k = torch::empty_like(k), grad_v = torch::empty_like(v);
-    if (B * S * T * H == 0) {
-      return {torch::zeros_like(prior), torch::zeros_like(q), torch::zeros_like(k), torch::zeros_like(v)};
-    }
     const QueryView qv = query_view(q, B, T, H);
     cuda::InterpAttentionParams p = base_params(prior, qv, k, v);
     p.out = const_cast<void*>(out.data_ptr());
