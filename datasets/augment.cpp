@@ -78,7 +78,8 @@ torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::i
 
 torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols) {
   if (label.size(0) == rows && label.size(1) == cols) return label;
-  return at::upsample_nearest2d(label.unsqueeze(0).unsqueeze(0).to(torch::kFloat), {rows, cols})[0][0].to(torch::kLong);
+  return at::upsample_nearest2d(label.unsqueeze(0).unsqueeze(0).to(torch::kFloat), {rows, cols})[0][0].to(
+      label.scalar_type());
 }
 
 bool augmentation_is_cacheable(const std::string& mode) { return mode == "hflip" || mode == "none"; }

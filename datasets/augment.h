@@ -25,14 +25,16 @@ struct AugmentSettings {
   std::int64_t ignore_index = 255;  // not foreground for the zoom's coverage test
 };
 
-// image: (3, H, W) float RGB in [0, 1]; label: (H, W) int64 (may be undefined for images only).
+// image: (3, H, W) float RGB in [0, 1]; label: (H, W) class ids or a soft target map (may be
+// undefined for images only); its non-zero values other than ignore_index are the foreground.
 // Both are replaced by their augmented versions (same size as before).
 void augment(torch::Tensor& image, torch::Tensor& label, const AugmentSettings& settings, Rng& rng);
 
 // Resizing as the data pipeline does it: images bilinear with antialiasing (as torchvision's
 // Resize on tensors), labels nearest. No-ops at the same size.
 torch::Tensor resize_image(const torch::Tensor& image, std::int64_t rows, std::int64_t cols);  // (3, H, W)
-torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols);  // (H, W) int64
+// (H, W) of any dtype (class ids, soft targets), nearest neighbour, the dtype kept.
+torch::Tensor resize_label(const torch::Tensor& label, std::int64_t rows, std::int64_t cols);
 
 // Whether a mode's output depends only on the image and a flip (so backbone features can be cached).
 bool augmentation_is_cacheable(const std::string& mode);

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "core/errors.h"
+#include "tasks/boundary/boundary_task.h"
 #include "tasks/segmentation/segmentation_task.h"
 
 namespace lidere::tasks {
@@ -16,6 +17,15 @@ std::unique_ptr<Task> make_segmentation(const nlohmann::json& d) {
   return std::make_unique<SegmentationTask>(std::move(spec));
 }
 
+std::unique_ptr<Task> make_boundary(const nlohmann::json& d) {
+  BoundarySpec spec;
+  spec.balanced = d.value("balanced", spec.balanced);
+  spec.thresholds = d.value("thresholds", spec.thresholds);
+  spec.max_dist = d.value("max_dist", spec.max_dist);
+  spec.nms_tolerance = d.value("nms_tolerance", spec.nms_tolerance);
+  return std::make_unique<BoundaryTask>(spec);
+}
+
 struct Entry {
   const char* name;
   std::unique_ptr<Task> (*make)(const nlohmann::json&);
@@ -24,6 +34,7 @@ struct Entry {
 // The explicit table of tasks. To add one, append a row (and see tasks/task.h).
 constexpr Entry kTasks[] = {
     {"seg", &make_segmentation},
+    {"boundary", &make_boundary},
 };
 
 }  // namespace

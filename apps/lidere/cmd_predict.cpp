@@ -1,6 +1,9 @@
 // lidere predict: runs a trained readout on image files and folders (recursively), writing for
-// each image an indexed palette PNG mask at the image's own resolution, a colour overlay, and
-// optionally the class probabilities.
+// each image, at the image's own resolution:
+//   seg       an indexed palette PNG mask, a colour overlay, optionally the class probabilities;
+//   boundary  the post-processed boundary map as an 8- or 16-bit PNG (tiled inference as the
+//             official evaluation, or the whole image at once), an overlay, optionally the raw
+//             probabilities.
 #include <algorithm>
 #include <filesystem>
 #include <map>
@@ -21,6 +24,9 @@
 #include "datasets/augment.h"
 #include "datasets/label_png.h"
 #include "datasets/segmentation.h"
+#include "tasks/boundary/boundary_task.h"
+#include "tasks/boundary/postprocess.h"
+#include "tasks/boundary/tiling.h"
 #include "tasks/segmentation/segmentation_task.h"
 #include "train/prefetch.h"
 #include "train/progress.h"
@@ -36,6 +42,10 @@ struct PredictOptions {
   std::vector<std::string> sources;
   std::int64_t batch = 4, workers = 2;
   bool probabilities = false, no_overlay = false, quiet = false, json = false;
+  // boundary
+  std::int64_t tile = 200, overlap = -1;  // overlap < 0: int(0.2 x tile), as the official
+  int bits = 8;
+  double nms_tolerance = -2;  // < -1: the checkpoint's (official 0.07); negative: no suppression
 };
 
 struct Input {
@@ -77,12 +87,94 @@ struct LoadedBatch {
   torch::Tensor model_input;
 };
 
+fs::path output_folder(const PredictOptions& o, const std::string& task) {
+  return o.out.empty() ? train::RunDir::create("runs", task, "predict").path() : fs::path(o.out);
+}
+
+void save_probabilities(const fs::path& file, const torch::Tensor& values, const nlohmann::json& names,
+                        const fs::path& image) {
+  fs::create_directories(file.parent_path());
+  save_safetensors(file.string(), {{"probabilities", values.to(torch::kHalf)}},
+                   {{"class_names", names.dump()}, {"image", image.string()}});
+}
+
+int predict_boundaries(TrainedModel& model, const std::vector<Input>& inputs, const PredictOptions& o) {
+  if (o.bits != 8 && o.bits != 16) throw UsageError("--bits: 8 or 16");
+  if (o.tile < 0) throw UsageError("--tile must be 0 (whole image) or a tile size in pixels");
+  const tasks::boundary::TileSettings tiles{o.tile, o.overlap >= 0 ? o.overlap : o.tile / 5};
+  const double tolerance =
+      o.nms_tolerance < -1 ? model.checkpoint.meta.at("task").value("nms_tolerance", 0.07) : o.nms_tolerance;
+  const fs::path out = output_folder(o, "boundary");
+  const auto features = feature_function(*model.backbone, model.rows, model.cols);
+  // Probabilities of images (N, 3, h, w) at their own size (N, h, w).
+  const auto probabilities = [&](const torch::Tensor& images) {
+    const torch::Tensor logits = model.readout->forward(features(images.to(model.device))).to(torch::kFloat).cpu();
+    std::vector<torch::Tensor> maps;
+    for (std::int64_t i = 0; i < logits.size(0); ++i) {
+      maps.push_back(tasks::boundary_probabilities(logits[i], images.size(2), images.size(3)));
+    }
+    return torch::stack(maps);
+  };
+  train::Progress progress("predict", static_cast<std::int64_t>(inputs.size()), progress_mode(o.quiet), 0, "img");
+  torch::NoGradGuard no_grad;
+  nlohmann::json written = nlohmann::json::array();
+  for (std::size_t n = 0; n < inputs.size(); ++n) {
+    const Input& input = inputs[n];
+    const torch::Tensor image = read_image_rgb(input.file.string());
+    const torch::Tensor p = tiles.size > 0 ? tasks::boundary::predict_tiled(image, tiles, probabilities, o.batch)
+                                           : probabilities(image.unsqueeze(0))[0];
+    const std::vector<float> map = tasks::postprocess_boundaries(p, tolerance);
+    const auto rows = p.size(0), cols = p.size(1);
+    torch::Tensor levels;
+    if (o.bits == 8) {
+      const auto bytes = tasks::boundary::to_8bit(map);
+      levels = torch::from_blob(const_cast<std::uint8_t*>(bytes.data()), {rows, cols}, torch::kUInt8).clone();
+    } else {
+      const auto words = tasks::boundary::to_16bit(map);
+      levels =
+          torch::tensor(std::vector<std::int32_t>(words.begin(), words.end()), torch::kInt32).reshape({rows, cols});
+    }
+    const fs::path map_file = out / "boundaries" / (input.output_stem + ".png");
+    fs::create_directories(map_file.parent_path());
+    write_gray_png(map_file.string(), levels, o.bits);
+    nlohmann::json entry = {{"image", input.file.string()}, {"boundaries", map_file.string()}};
+    if (!o.no_overlay) {
+      // The photo in grey, boundaries in red by strength.
+      const fs::path overlay_file = out / "overlays" / (input.output_stem + ".jpg");
+      fs::create_directories(overlay_file.parent_path());
+      const torch::Tensor strength =
+          torch::from_blob(const_cast<float*>(map.data()), {1, rows, cols}, torch::kFloat).clone().clamp(0, 1);
+      const torch::Tensor grey = (0.299 * image[0] + 0.587 * image[1] + 0.114 * image[2]).unsqueeze(0) * 0.7 + 0.15;
+      const torch::Tensor red = torch::tensor({1.0f, 0.1f, 0.1f}).view({3, 1, 1});
+      write_image_rgb(overlay_file.string(), grey.expand({3, rows, cols}) * (1 - strength) + red * strength);
+      entry["overlay"] = overlay_file.string();
+    }
+    if (o.probabilities) {
+      const fs::path prob_file = out / "probabilities" / (input.output_stem + ".safetensors");
+      save_probabilities(prob_file, p.unsqueeze(0), nlohmann::json::array({"boundary"}), input.file);
+      entry["probabilities"] = prob_file.string();
+    }
+    written.push_back(entry);
+    progress.update(static_cast<std::int64_t>(n + 1));
+  }
+  progress.finish();
+  if (!o.quiet) {
+    fmt::print(stderr, "{} boundary maps ({}-bit, {}) in {}\n", inputs.size(), o.bits,
+               tiles.size > 0 ? fmt::format("{} px tiles, {} px overlap", tiles.size, tiles.overlap) : "whole images",
+               (out / "boundaries").string());
+  }
+  if (o.json)
+    fmt::print("{}\n", nlohmann::json{{"weights", model.path}, {"out", out.string()}, {"outputs", written}}.dump(2));
+  return static_cast<int>(ExitCode::kOk);
+}
+
 int run(const PredictOptions& o) {
   TrainedModel model = load_trained_model(o.weights, o.device, o.backbone);
+  if (model.task->name() == "boundary") return predict_boundaries(model, collect_inputs(o.sources), o);
   const auto names = model.checkpoint.meta.at("task").at("class_names").get<std::vector<std::string>>();
   const auto classes = static_cast<std::int64_t>(names.size());
   const std::vector<Input> inputs = collect_inputs(o.sources);
-  const fs::path out = o.out.empty() ? train::RunDir::create("runs", "seg", "predict").path() : fs::path(o.out);
+  const fs::path out = output_folder(o, "seg");
   const auto palette = class_palette(classes);
   // Overlays skip the palette's black so that every class is visible on the photo.
   auto overlay_colours = class_palette(classes + 1);
@@ -133,9 +225,7 @@ int run(const PredictOptions& o) {
       }
       if (o.probabilities) {
         const fs::path prob_file = out / "probabilities" / (input.output_stem + ".safetensors");
-        fs::create_directories(prob_file.parent_path());
-        save_safetensors(prob_file.string(), {{"probabilities", scores.softmax(0).to(torch::kHalf)}},
-                         {{"class_names", nlohmann::json(names).dump()}, {"image", input.file.string()}});
+        save_probabilities(prob_file, scores.softmax(0), nlohmann::json(names), input.file);
         entry["probabilities"] = prob_file.string();
       }
       written.push_back(entry);
@@ -157,14 +247,21 @@ CommandAction add_predict(CLI::App& app) {
       app.add_subcommand("predict", "Predict masks for images and folders (recursive; JPEG, PNG, BMP, TIFF, WebP)");
   cmd->add_option("sources", o->sources, "Image files and folders")->required();
   cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)")->required();
-  cmd->add_option("--out", o->out, "Output folder (default runs/seg/predictN): masks/, overlays/, probabilities/");
+  cmd->add_option("--out", o->out,
+                  "Output folder (default runs/<task>/predictN): masks/ or boundaries/, overlays/, probabilities/");
   cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");
   cmd->add_option("--backbone", o->backbone,
                   "Backbone weights if they moved since training (must be the same weights)");
-  cmd->add_option("--batch", o->batch, "Images per batch (default 4)");
+  cmd->add_option("--batch", o->batch, "Images (boundary: tiles) per batch (default 4)");
   cmd->add_option("--workers", o->workers, "Batches decoded ahead on worker threads (default 2)");
   cmd->add_flag("--probabilities", o->probabilities, "Also write class probabilities (float16 safetensors, C x H x W)");
   cmd->add_flag("--no-overlay", o->no_overlay, "Do not write colour overlays");
+  cmd->add_option("--tile", o->tile,
+                  "boundary: tile size in image pixels (default 200, as the official evaluation); 0: whole image");
+  cmd->add_option("--overlap", o->overlap, "boundary: tile overlap in pixels (default a fifth of the tile)");
+  cmd->add_option("--bits", o->bits, "boundary: 8 (default, as the official) or 16-bit PNG maps");
+  cmd->add_option("--nms-tol", o->nms_tolerance,
+                  "boundary: non-maximum suppression tolerance (default the checkpoint's, 0.07); negative: none");
   cmd->add_flag("--quiet,-q", o->quiet, "No progress output");
   cmd->add_flag("--json", o->json, "Print the written files as JSON on stdout");
   return [o] { return run(*o); };

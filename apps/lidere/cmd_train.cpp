@@ -1,5 +1,6 @@
 // lidere train: trains a readout on a dataset into a run folder (runs/<task>/<name>N), or
 // continues one with --resume.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -15,6 +16,7 @@
 #include "backbones/feature_cache.h"
 #include "backbones/registry.h"
 #include "core/errors.h"
+#include "datasets/boundary_dataset.h"
 #include "datasets/dataset_config.h"
 #include "datasets/segmentation_loader.h"
 #include "ops/interp_attention.h"
@@ -73,10 +75,50 @@ fs::path run_folder_of(const std::string& resume) {
   return path;
 }
 
-datasets::SegmentationDataset open_split(const train::TrainConfig& config, const std::string& split) {
-  auto dataset = datasets::open_segmentation_dataset(config.data, split, config.ignore_index);
-  datasets::validate_samples(dataset.samples, dataset.labels, dataset.description);
-  return dataset;
+// A run's data and task, whichever the task: the training and validation loaders, checked file
+// by file before any work, and what the log says about them.
+struct RunData {
+  std::unique_ptr<tasks::Task> task;
+  std::unique_ptr<datasets::SampleLoader> train, val;
+  std::string description;
+};
+
+RunData open_run_data(const train::TrainConfig& config, datasets::LoaderSettings settings) {
+  RunData data;
+  if (config.task == "boundary") {
+    auto train_set = datasets::open_boundary_dataset(config.data, config.train_split);
+    auto val_set = datasets::open_boundary_dataset(config.data, config.val_split);
+    const std::int64_t side = datasets::validate_boundary_samples(train_set.samples, train_set.description);
+    datasets::validate_boundary_samples(val_set.samples, val_set.description);
+    // Targets at no less than the images' own resolution, so no annotated pixel is dropped.
+    settings.target_rows = std::max(settings.rows, side);
+    settings.target_cols = std::max(settings.cols, side);
+    data.description =
+        fmt::format("{}: {} train / {} val images, soft targets (mean of the annotators) at {}x{}", config.data,
+                    train_set.samples.size(), val_set.samples.size(), settings.target_rows, settings.target_cols);
+    data.task =
+        tasks::make_task({{"task", "boundary"}, {"balanced", config.balanced}, {"thresholds", config.val_thresholds}});
+    data.train = std::make_unique<datasets::BoundaryLoader>(std::move(train_set.samples), settings);
+    data.val = std::make_unique<datasets::BoundaryLoader>(std::move(val_set.samples), settings);
+    return data;
+  }
+  auto open_split = [&](const std::string& split) {
+    auto dataset = datasets::open_segmentation_dataset(config.data, split, config.ignore_index);
+    datasets::validate_samples(dataset.samples, dataset.labels, dataset.description);
+    return dataset;
+  };
+  auto train_set = open_split(config.train_split);
+  auto val_set = open_split(config.val_split);
+  data.description =
+      fmt::format("{}: {} train / {} val images, {} classes, ignore index {}", config.data, train_set.samples.size(),
+                  val_set.samples.size(), train_set.labels.classes(), train_set.labels.ignore_index);
+  data.task = tasks::make_task({{"task", "seg"},
+                                {"class_names", train_set.labels.class_names},
+                                {"ignore_index", train_set.labels.ignore_index}});
+  settings.augment.ignore_index = train_set.labels.ignore_index;
+  data.train = std::make_unique<datasets::SegmentationLoader>(std::move(train_set.samples), settings);
+  data.val = std::make_unique<datasets::SegmentationLoader>(std::move(val_set.samples), settings);
+  return data;
 }
 
 int run(const TrainOptions& o) {
@@ -103,8 +145,6 @@ int run(const TrainOptions& o) {
     config = resolve_config(o);
   }
   config.validate();
-  if (config.task != "seg")
-    throw UsageError(fmt::format("--task {}: only seg is available in this version", config.task));
   if (config.data.empty())
     throw UsageError("--data is required: a dataset folder or a dataset config (docs/datasets.md)");
   const torch::Device device = train::parse_device(config.device);
@@ -115,14 +155,16 @@ int run(const TrainOptions& o) {
   };
 
   // Data first: a bad file should stop the run before any work.
-  const auto train_set = open_split(config, config.train_split);
-  const auto val_set = open_split(config, config.val_split);
-  const auto task = tasks::make_task({{"task", "seg"},
-                                      {"class_names", train_set.labels.class_names},
-                                      {"ignore_index", train_set.labels.ignore_index}});
+  datasets::LoaderSettings loader_settings;
+  loader_settings.rows = config.rows();
+  loader_settings.cols = config.cols();
+  loader_settings.batch = config.batch;
+  loader_settings.seed = config.seed;
+  loader_settings.augment = {config.augment, config.up_factor, config.p_blur, 255};
+  const RunData data = open_run_data(config, loader_settings);
+  const auto& task = data.task;
   if (config.epochs > 0) {
-    config.iterations =
-        (config.epochs * static_cast<std::int64_t>(train_set.samples.size()) + config.batch - 1) / config.batch;
+    config.iterations = (config.epochs * data.train->images() + config.batch - 1) / config.batch;
     config.epochs = 0;  // resolved: the run folder records the iterations
   }
 
@@ -160,9 +202,7 @@ int run(const TrainOptions& o) {
   std::int64_t parameters = 0;
   for (const auto& p : readout.module().parameters()) parameters += p.numel();
   say(fmt::format("run:       {}", run->path().string()));
-  say(fmt::format("data:      {}: {} train / {} val images, {} classes, ignore index {}", config.data,
-                  train_set.samples.size(), val_set.samples.size(), train_set.labels.classes(),
-                  train_set.labels.ignore_index));
+  say(fmt::format("data:      {}", data.description));
   say(fmt::format("backbone:  {} at {}x{} -> {} channels on {}{}", backbone_description, config.rows(), config.cols(),
                   readout_config.feature_channels, readout_config.feature_grid.str(),
                   cache ? " (feature cache on)" : ""));
@@ -173,14 +213,7 @@ int run(const TrainOptions& o) {
                   config.iterations, config.batch, config.lr, config.schedule, config.warmup, config.augment,
                   config.device));
 
-  datasets::LoaderSettings loader_settings;
-  loader_settings.rows = config.rows();
-  loader_settings.cols = config.cols();
-  loader_settings.batch = config.batch;
-  loader_settings.seed = config.seed;
-  loader_settings.augment = {config.augment, config.up_factor, config.p_blur, train_set.labels.ignore_index};
-  const datasets::SegmentationLoader train_loader(train_set.samples, loader_settings);
-  const datasets::SegmentationLoader val_loader(val_set.samples, loader_settings);
+  const datasets::SampleLoader &train_loader = *data.train, &val_loader = *data.val;
   train::BatchSource train_source{-1, train_loader.images(),
                                   [&](std::int64_t step) { return train_loader.training_batch(step); }};
   train::BatchSource val_source{val_loader.evaluation_batches(config.val_images), val_loader.images(),
@@ -231,7 +264,7 @@ CommandAction add_train(CLI::App& app) {
   auto o = std::make_shared<TrainOptions>();
   CLI::App* cmd = app.add_subcommand("train", "Train a readout on a dataset; results go to runs/<task>/<name>N");
   cmd->add_option("--data", o->data, "Dataset folder or dataset config .json (docs/datasets.md)");
-  cmd->add_option("--task", o->task, "Task: seg (default)");
+  cmd->add_option("--task", o->task, "Task: seg (default) or boundary (BSDS500 layout)");
   cmd->add_option("--backbone", o->backbone, backbones::kBackboneHelp);
   cmd->add_option("--readout", o->readout, "lidere (default) or linear (the linear-probe baseline)");
   cmd->add_option("--imgsz", o->imgsz, "Model input size: 256 or ROWSxCOLS, e.g. 288x384 (default 256)");

@@ -6,16 +6,14 @@
 #include "apps/lidere/eval_boundary.h"
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
-#include <mutex>
-#include <thread>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/errors.h"
 #include "core/image_io.h"
+#include "core/parallel.h"
 #include "core/plot.h"
 #include "datasets/bsds.h"
 #include "datasets/segmentation.h"
@@ -80,10 +78,10 @@ tasks::boundary::ImageCounts score_image(const fs::path& prediction, const std::
     }
     return tasks::boundary::evaluate_image_maps(maps, truth, o.max_dist, o.thin);
   }
-  const torch::Tensor image = read_image_rgb(prediction.string())[0];  // gray maps: every channel alike
-  check_size(prediction, image.size(0), image.size(1), truth.front(), gt_path);
-  // The original reads double(imread(file)) / 255: 8-bit levels, exactly.
-  const torch::Tensor levels = (image * 255).round().to(torch::kFloat64).div(255).contiguous();
+  // The original reads double(imread(file)) / 255 (8-bit maps, exactly); 16-bit maps keep their
+  // finer levels (/ 65535).
+  const torch::Tensor levels = read_gray_levels(prediction.string()).contiguous();
+  check_size(prediction, levels.size(0), levels.size(1), truth.front(), gt_path);
   const std::vector<double> pb(levels.data_ptr<double>(), levels.data_ptr<double>() + levels.numel());
   return tasks::boundary::evaluate_image(pb, truth.front().rows, truth.front().cols, truth, thresholds, o.max_dist,
                                          o.thin);
@@ -109,44 +107,30 @@ int run_boundary_eval(const BoundaryEvalOptions& o) {
   std::vector<fs::path> predictions;
   for (const auto& id : ids) predictions.push_back(find_prediction(o.pred, id));  // all missing files up front
 
-  // Images on worker threads; the first error stops the others and is rethrown here.
   std::vector<tasks::boundary::ImageCounts> counts(ids.size());
-  std::atomic<std::size_t> next{0}, done{0};
-  std::exception_ptr failure;
-  std::mutex mutex;
   train::Progress progress("boundary", static_cast<std::int64_t>(ids.size()), o.progress, 0, "img");
-  const auto work = [&] {
-    for (std::size_t i; (i = next++) < ids.size();) {
-      try {
-        counts[i] = score_image(predictions[i], (fs::path(o.gt) / (ids[i] + ".mat")).string(), o);
-      } catch (...) {
-        const std::lock_guard<std::mutex> lock(mutex);
-        if (!failure) failure = std::current_exception();
-        next = ids.size();
-        return;
-      }
-      const std::size_t finished = ++done;
-      const std::lock_guard<std::mutex> lock(mutex);
-      progress.update(static_cast<std::int64_t>(finished));
-    }
-  };
-  const int workers = o.workers > 0 ? o.workers : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  std::vector<std::thread> threads;
-  for (int w = 0; w < workers; ++w) threads.emplace_back(work);
-  for (auto& t : threads) t.join();
-  if (failure) std::rethrow_exception(failure);
+  parallel_for(
+      ids.size(), o.workers,
+      [&](std::size_t i) { counts[i] = score_image(predictions[i], (fs::path(o.gt) / (ids[i] + ".mat")).string(), o); },
+      [&](std::size_t finished) { progress.update(static_cast<std::int64_t>(finished)); });
   progress.finish();
 
   const tasks::boundary::BenchmarkSummary s = tasks::boundary::collect(counts);
   fs::path out = o.out;
   if (out.empty()) out = train::RunDir::create("runs", "boundary", "eval").path();
   tasks::boundary::write_eval_files(s, out.string());
-  Curve pr{"precision / recall", {}, {}};
+  const fs::path pred_dir = fs::path(o.pred).lexically_normal();
+  const std::string name = (pred_dir.filename().empty() ? pred_dir.parent_path() : pred_dir).filename().string();
+  PrCurve pr{fmt::format("{}: ODS {:.3f}  OIS {:.3f}  AP {:.3f}", name, s.ods.f, s.ois.f, s.ap),
+             {},
+             {},
+             s.ods.recall,
+             s.ods.precision};
   for (const auto& p : s.per_threshold) {
-    pr.x.push_back(p.recall);
-    pr.y.push_back(p.precision);
+    pr.recall.push_back(p.recall);
+    pr.precision.push_back(p.precision);
   }
-  plot_curves({pr}, "recall", (out / "pr_curve.png").string());
+  plot_precision_recall({pr}, (out / "pr_curve.png").string());
 
   if (o.progress != train::ProgressMode::kQuiet) {
     fmt::print(stderr, "{} images, {} thresholds, maximum distance {} of the diagonal{}:\n", ids.size(),

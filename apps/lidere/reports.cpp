@@ -26,6 +26,19 @@ void write_evaluation_report(const tasks::Metrics& metrics, const nlohmann::json
     std::ofstream out(dir / fmt::format("eval_{}.json", split));
     out << nlohmann::json{{"split", split}, {"metrics", metrics.to_json()}, {"details", details}}.dump(2) << '\n';
   }
+  if (details.contains("per_threshold")) {  // boundary benchmark
+    PrCurve curve{
+        fmt::format("ODS {:.3f}  OIS {:.3f}  AP {:.3f}", metrics.at("ODS"), metrics.at("OIS"), metrics.at("AP")),
+        {},
+        {},
+        details.at("ods").at("recall").get<double>(),
+        details.at("ods").at("precision").get<double>()};
+    for (const auto& p : details.at("per_threshold")) {
+      curve.recall.push_back(p.at("recall").get<double>());
+      curve.precision.push_back(p.at("precision").get<double>());
+    }
+    plot_precision_recall({curve}, (dir / fmt::format("pr_curve_{}.png", split)).string());
+  }
   if (!details.contains("confusion")) return;
   const auto names = details.at("class_names").get<std::vector<std::string>>();
   const auto rows = details.at("confusion").get<std::vector<std::vector<std::int64_t>>>();

@@ -65,6 +65,55 @@ void plot_curves(const std::vector<Curve>& curves, const std::string& x_label, c
   write_png(path, canvas);
 }
 
+void plot_precision_recall(const std::vector<PrCurve>& curves, const std::string& path) {
+  constexpr int kSide = 480, kLeft = 60, kTop = 20, kLegend = 22;
+  const int height = kTop + kSide + 50 + kLegend * static_cast<int>(curves.size());
+  cv::Mat canvas(height, kLeft + kSide + 20, CV_8UC3, cv::Scalar(255, 255, 255));
+  const auto px = [&](double r) { return kLeft + static_cast<int>(std::lround(r * kSide)); };
+  const auto py = [&](double p) { return kTop + kSide - static_cast<int>(std::lround(p * kSide)); };
+  for (int i = 0; i <= 10; ++i) {
+    cv::line(canvas, {px(i / 10.0), py(0)}, {px(i / 10.0), py(1)}, kGrid, 1);
+    cv::line(canvas, {px(0), py(i / 10.0)}, {px(1), py(i / 10.0)}, kGrid, 1);
+    text(canvas, fmt::format("{:.1f}", i / 10.0), {px(i / 10.0) - 9, py(0) + 15});
+    text(canvas, fmt::format("{:.1f}", i / 10.0), {kLeft - 30, py(i / 10.0) + 4});
+  }
+  // Iso-F contours: precision = F r / (2 r - F) for r in (F / 2, 1].
+  const cv::Scalar iso(150, 200, 150);
+  for (int k = 1; k <= 9; ++k) {
+    const double f = k / 10.0;
+    std::vector<cv::Point> points;
+    for (int i = 0; i <= 200; ++i) {
+      const double r = f / 2 + (1 - f / 2) * i / 200.0;
+      if (2 * r - f <= 1e-9) continue;
+      const double p = f * r / (2 * r - f);
+      if (p <= 1) points.emplace_back(px(r), py(p));
+    }
+    cv::polylines(canvas, points, false, iso, 1, cv::LINE_AA);
+    text(canvas, fmt::format("F={:.1f}", f), {px(1) - 40, py(f / (2 - f)) - 3}, 0.33);
+  }
+  cv::rectangle(canvas, cv::Point(px(0), py(1)), cv::Point(px(1), py(0)), kInk, 1);
+  text(canvas, "recall", {px(0.5) - 20, py(0) + 32}, 0.45);
+  text(canvas, "precision", {5, kTop - 6}, 0.45);
+  const cv::Scalar colours[] = {kLine, cv::Scalar(40, 40, 200), cv::Scalar(40, 150, 40), cv::Scalar(150, 40, 150)};
+  for (std::size_t c = 0; c < curves.size(); ++c) {
+    const PrCurve& curve = curves[c];
+    const cv::Scalar colour = colours[c % 4];
+    std::vector<cv::Point> points;
+    for (std::size_t i = 0; i < curve.recall.size(); ++i) {
+      if (curve.recall[i] > 0 || curve.precision[i] > 0)
+        points.emplace_back(px(curve.recall[i]), py(curve.precision[i]));
+    }
+    cv::polylines(canvas, points, false, colour, 2, cv::LINE_AA);
+    if (curve.best_recall >= 0) {
+      cv::circle(canvas, {px(curve.best_recall), py(curve.best_precision)}, 5, colour, cv::FILLED, cv::LINE_AA);
+    }
+    const int y = kTop + kSide + 50 + kLegend * static_cast<int>(c);
+    cv::line(canvas, {kLeft, y - 4}, {kLeft + 25, y - 4}, colour, 2, cv::LINE_AA);
+    text(canvas, curve.label, {kLeft + 32, y}, 0.45);
+  }
+  write_png(path, canvas);
+}
+
 void plot_confusion(const torch::Tensor& confusion, const std::vector<std::string>& class_names,
                     const std::string& path) {
   const auto n = static_cast<int>(confusion.size(0));

@@ -8,11 +8,11 @@
 
 namespace lidere::train {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, data, train_split, val_split, ignore_index, backbone,
-                                                layers, readout, imgsz, dim, heads, iterations, epochs, batch, lr,
-                                                weight_decay, warmup, schedule, amp, augment, up_factor, p_blur,
-                                                workers, cache, cache_dir, interp, val_every, save_every, val_images,
-                                                seed, device, project, name)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, data, train_split, val_split, ignore_index, balanced,
+                                                val_thresholds, backbone, layers, readout, imgsz, dim, heads,
+                                                iterations, epochs, batch, lr, weight_decay, warmup, schedule, amp,
+                                                augment, up_factor, p_blur, workers, cache, cache_dir, interp,
+                                                val_every, save_every, val_images, seed, device, project, name)
 
 nlohmann::json to_json(const TrainConfig& config) {
   nlohmann::json j;
@@ -92,6 +92,8 @@ void TrainConfig::validate() const {
   if (epochs < 0 || save_every < 0 || val_images < 0 || warmup < 0 || workers < 0) {
     throw UsageError("epochs, save_every, val_images, warmup and workers cannot be negative");
   }
+  if (task != "seg" && task != "boundary") throw UsageError(fmt::format("task '{}': use seg or boundary", task));
+  positive(val_thresholds, "val_thresholds");
   if (!(lr > 0)) throw UsageError(fmt::format("lr must be positive (got {})", lr));
   if (weight_decay < 0) throw UsageError("weight_decay cannot be negative");
   if (augment != "standard" && augment != "hflip" && augment != "none") {

@@ -13,10 +13,12 @@ namespace lidere::train {
 
 struct TrainConfig {
   // what
-  std::string task = "seg";
-  std::string data;  // dataset folder or dataset config (.json)
+  std::string task = "seg";  // seg | boundary
+  std::string data;          // dataset folder or dataset config (.json)
   std::string train_split = "train", val_split = "val";
-  std::int64_t ignore_index = -1;  // label value left out of loss and metrics (-1: dataset's)
+  std::int64_t ignore_index = -1;    // label value left out of loss and metrics (-1: dataset's)
+  bool balanced = false;             // boundary: class-balanced BCE instead of the official unweighted one
+  std::int64_t val_thresholds = 99;  // boundary: benchmark thresholds in validation
   std::string backbone = "efficientnet-lite0";
   std::vector<int> layers;                       // ViT blocks to concatenate (empty: official default)
   std::string readout = "lidere";                // lidere | linear

@@ -118,6 +118,35 @@ mkdir -p "$tmp/pred_bad" && for id in 2018 3063 5096 6046 8068; do printf 'garba
 expect boundary-bad-mat 3 'pred_bad/[0-9]+.mat: cannot open as a MATLAB .mat file' -- "$bin" eval --task boundary \
   --pred "$tmp/pred_bad" --gt "$bench/groundTruth" -q
 
+# --- boundary task end to end: train on a few BSDS500 images, predict (tiled, whole, 16-bit), score
+bsds="$LIDERE_SHARED_DIR/datasets/bsds500"
+for split in train val; do
+  mkdir -p "$tmp/bsds/images/$split" "$tmp/bsds/groundTruth/$split"
+  for gt in $(ls "$bsds/groundTruth/$split" | head -n 3); do
+    cp "$bsds/groundTruth/$split/$gt" "$tmp/bsds/groundTruth/$split/"
+    cp "$bsds/images/$split/${gt%.mat}.jpg" "$tmp/bsds/images/$split/"
+  done
+done
+expect boundary-train 0 '"ODS"' -- "$bin" train --task boundary --data "$tmp/bsds" --imgsz 64 --batch 2 \
+  --iterations 4 --set val_every=2 --set val_thresholds=9 --set workers=1 --project "$tmp/runs" --name bsds --json -q
+[[ -s "$tmp/runs/boundary/bsds/eval_val.json" && -s "$tmp/runs/boundary/bsds/pr_curve_val.png" ]] && pass ||
+  fail "boundary run lacks eval_val.json / pr_curve_val.png"
+expect boundary-predict 0 '"boundaries"' -- "$bin" predict "$tmp/bsds/images/val" --weights "$tmp/runs/boundary/bsds" \
+  --out "$tmp/bpred" --json -q
+expect boundary-predict-whole 0 '"boundaries"' -- "$bin" predict "$tmp/bsds/images/val" \
+  --weights "$tmp/runs/boundary/bsds" --tile 0 --bits 16 --out "$tmp/bpred16" --json -q
+n=$(ls "$tmp/bpred/boundaries" | wc -l); [[ $n -eq 3 ]] && pass || fail "boundary predict wrote $n maps, not 3"
+expect boundary-score 0 '"ods"' -- "$bin" eval --task boundary --pred "$tmp/bpred/boundaries" \
+  --gt "$tmp/bsds/groundTruth/val" --thresholds 9 --out "$tmp/bscore" --json -q
+expect boundary-score16 0 '"ods"' -- "$bin" eval --task boundary --pred "$tmp/bpred16/boundaries" \
+  --gt "$tmp/bsds/groundTruth/val" --thresholds 9 --out "$tmp/bscore16" --json -q
+expect boundary-not-bsds 3 'not a boundary dataset' -- "$bin" train --task boundary --data "$tmp/data" \
+  --iterations 2 --project "$tmp/runs" -q
+expect boundary-bad-overlap 2 'overlap must be in' -- "$bin" predict "$tmp/bsds/images/val" \
+  --weights "$tmp/runs/boundary/bsds" --tile 50 --overlap 50 --out "$tmp/bpred_bad" -q
+expect boundary-checkpoint-for-seg 3 "trained for task 'boundary', not 'seg'" -- "$bin" eval \
+  --weights "$tmp/runs/boundary/bsds" --data "$tmp/data" --out "$tmp/eval_wrong" -q
+
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
 short=(--imgsz 64 --batch 4 --iterations 2 --project "$tmp/runs" -q)

@@ -1,0 +1,78 @@
+// Boundary detection (method.md section 3, BSDS500): one output channel of boundary logits.
+//   Loss: the logits bilinearly upsampled to the target's size (the official trilinear resize over
+//   a depth of one), binary cross-entropy with logits against the soft target (the mean of the
+//   annotators' maps), unweighted as the official code; optionally class-balanced as HED (Xie and
+//   Tu 2015): with b the fraction of pixels whose target is 0, the positive term weighs b and the
+//   negative term 1 - b, per image.
+//   Evaluation: sigmoid, bilinear to each image's ground-truth size (the official predict_contour
+//   order), the official post-processing (floor 0.01, non-maximum suppression, 8-bit levels as the
+//   PNG it writes) and the BSDS benchmark against every annotator: ODS, OIS, AP.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "tasks/boundary/bsds_benchmark.h"
+#include "tasks/task.h"
+
+namespace lidere::tasks {
+
+struct BoundarySpec {
+  bool balanced = false;        // class-balanced BCE instead of the official unweighted one
+  int thresholds = 99;          // benchmark thresholds for validation
+  double max_dist = 0.0075;     // benchmark matching distance, fraction of the image diagonal
+  double nms_tolerance = 0.07;  // the official eval_boundaries' tolerance; < 0: no suppression
+};
+
+class BoundaryTask : public Task {
+ public:
+  explicit BoundaryTask(BoundarySpec spec);
+  std::string name() const override { return "boundary"; }
+  std::int64_t output_channels() const override { return 1; }
+  // Batch targets: (H, W) float soft targets in [0, 1], all of one size.
+  torch::Tensor loss(const torch::Tensor& logits, const Batch& batch) const override;
+  // Evaluation batch targets: (K, H, W) uint8 annotator boundary maps at the image's resolution.
+  std::unique_ptr<Evaluator> evaluator() const override;
+  nlohmann::json describe() const override;
+  const BoundarySpec& spec() const { return spec_; }
+
+ private:
+  BoundarySpec spec_;
+};
+
+// Boundary probabilities (rows, cols) float32 of one image's logits (1, h, w): sigmoid, then
+// bilinear (align_corners=False) to the image's size.
+torch::Tensor boundary_probabilities(const torch::Tensor& logits, std::int64_t rows, std::int64_t cols);
+
+// The official post-processing of a probability map (rows, cols): values below 0.01 -> 0, then
+// non-maximum suppression with `nms_tolerance` (none when negative). Row-major floats.
+std::vector<float> postprocess_boundaries(const torch::Tensor& probabilities, double nms_tolerance);
+
+// Scores images with the BSDS benchmark; maps are stored as added and scored on all cores when the
+// metrics are first asked for.
+class BoundaryEvaluator : public Evaluator {
+ public:
+  explicit BoundaryEvaluator(BoundarySpec spec);
+  void add(const torch::Tensor& logits, const Batch& batch) override;
+  // Adds a post-processed map (row-major, values in [0, 1]) against its annotators' maps (K, H, W).
+  void add_map(std::vector<double> map, const torch::Tensor& annotators);
+  // ODS F, OIS F, AP, then the ODS point's recall, precision and threshold.
+  Metrics metrics() const override;
+  // {"per_threshold": [{threshold, recall, precision, f}...], "ois": {...}}.
+  nlohmann::json details() const override;
+
+ private:
+  const boundary::BenchmarkSummary& summary() const;
+
+  struct Pending {
+    std::vector<double> map;
+    std::vector<boundary::BinaryMap> truth;
+  };
+  BoundarySpec spec_;
+  std::vector<Pending> pending_;
+  mutable std::vector<boundary::ImageCounts> counts_;
+  mutable std::unique_ptr<boundary::BenchmarkSummary> summary_;
+};
+
+}  // namespace lidere::tasks
