@@ -43,6 +43,14 @@ install_python_env() {
     say "torch $TORCH_VERSION present"
   else
     say "installing torch==$TORCH_VERSION (large; once per machine)"
+    # The CUDA build of torch and its libraries take about 5 GB installed, and pip's download
+    # cache as much again on first use: say so up front rather than fail half-way.
+    local free_gb
+    free_gb=$(df -Pk "$venv" | awk 'NR == 2 { print int($4 / 1048576) }')
+    if ((free_gb < 8)); then
+      say "warning: only ${free_gb} GB free on $(df -P "$venv" | awk 'NR == 2 { print $6 }'); torch needs about 5 GB" \
+        "installed plus its download (PIP_NO_CACHE_DIR=1 avoids keeping a second copy)"
+    fi
     "$venv/bin/python" -m pip install -q --upgrade pip
     "$venv/bin/python" -m pip install -q "torch==$TORCH_VERSION"
   fi
