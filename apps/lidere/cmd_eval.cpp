@@ -13,8 +13,12 @@
 #include "apps/lidere/pipeline.h"
 #include "apps/lidere/reports.h"
 #include "core/errors.h"
+#include "core/image_io.h"
+#include "datasets/boundary_dataset.h"
 #include "datasets/dataset_config.h"
 #include "datasets/segmentation_loader.h"
+#include "tasks/boundary/boundary_task.h"
+#include "tasks/boundary/postprocess.h"
 #include "tasks/registry.h"
 #include "train/run_dir.h"
 
@@ -26,18 +30,74 @@ struct EvalOptions {
   std::int64_t batch = 8, workers = 2, ignore_index = -1;
   bool quiet = false, json = false;
   BoundaryEvalOptions boundary;
+  std::int64_t tile = 200, overlap = -1;  // boundary checkpoints: tiled inference as lidere predict
 };
 
+// A boundary checkpoint on a split of a boundary dataset: the images predicted as `lidere
+// predict` does (tiled by default, post-processed, 8-bit levels), scored by the BSDS benchmark.
+int evaluate_boundary_model(TrainedModel& model, const EvalOptions& o) {
+  const auto dataset = datasets::open_boundary_dataset(o.data, o.split);
+  datasets::validate_boundary_samples(dataset.samples, dataset.description);
+  if (o.tile < 0) throw UsageError("--tile must be 0 (whole image) or a tile size in pixels");
+  const tasks::boundary::TileSettings tiles{o.tile, o.overlap >= 0 ? o.overlap : o.tile / 5};
+  tasks::BoundarySpec spec;
+  spec.thresholds = o.boundary.thresholds;
+  spec.max_dist = o.boundary.max_dist;
+  spec.nms_tolerance = model.checkpoint.meta.at("task").value("nms_tolerance", spec.nms_tolerance);
+  tasks::BoundaryEvaluator evaluator(spec);
+  const auto features = feature_function(*model.backbone, model.rows, model.cols);
+  train::Progress progress("predict", static_cast<std::int64_t>(dataset.samples.size()), progress_mode(o.quiet), 0,
+                           "img");
+  for (std::size_t i = 0; i < dataset.samples.size(); ++i) {
+    const auto& sample = dataset.samples[i];
+    const torch::Tensor p =
+        predict_boundary_probabilities(model, features, read_image_rgb(sample.image), tiles, o.batch);
+    std::vector<double> map;
+    for (std::uint8_t level : tasks::boundary::to_8bit(tasks::postprocess_boundaries(p, spec.nms_tolerance)))
+      map.push_back(level / 255.0);
+    evaluator.add_map(std::move(map), datasets::annotator_boundaries(sample.ground_truth));
+    progress.update(static_cast<std::int64_t>(i + 1));
+  }
+  progress.finish();
+  std::filesystem::path out = o.out;
+  if (out.empty()) out = train::RunDir::create("runs", "boundary", "eval").path();
+  std::filesystem::create_directories(out);
+  const tasks::Metrics metrics = evaluator.metrics();  // scores on all cores
+  tasks::boundary::write_eval_files(evaluator.summary(), out.string());
+  write_evaluation_report(metrics, evaluator.details(), out, o.split);
+  if (!o.quiet) {
+    fmt::print(stderr, "{} on {} ({} images, split {}, {}):\n", model.path, o.data, dataset.samples.size(), o.split,
+               tiles.size > 0 ? fmt::format("{} px tiles, {} px overlap", tiles.size, tiles.overlap) : "whole images");
+    for (const auto& [name, value] : metrics.values) fmt::print(stderr, "  {:<14} {:.4f}\n", name, value);
+    fmt::print(stderr, "results in {} (eval_bdry*.txt, eval_{}.json, pr_curve_{}.png)\n", out.string(), o.split,
+               o.split);
+  }
+  if (o.json) {
+    fmt::print("{}\n", nlohmann::json{{"weights", model.path},
+                                      {"data", o.data},
+                                      {"split", o.split},
+                                      {"images", dataset.samples.size()},
+                                      {"metrics", metrics.to_json()},
+                                      {"out", out.string()}}
+                           .dump(2));
+  }
+  return static_cast<int>(ExitCode::kOk);
+}
+
 int run(EvalOptions& o) {
-  if (o.task == "boundary") {
+  if (o.task != "seg" && o.task != "boundary") throw UsageError(fmt::format("--task {}: use seg or boundary", o.task));
+  if (o.task == "boundary" && o.weights.empty()) {
     o.boundary.out = o.out;
     o.boundary.json = o.json;
     o.boundary.progress = progress_mode(o.quiet);
     return run_boundary_eval(o.boundary);
   }
-  if (o.task != "seg") throw UsageError(fmt::format("--task {}: use seg or boundary", o.task));
-  if (o.weights.empty() || o.data.empty()) throw UsageError("--task seg needs --weights and --data");
+  if (o.weights.empty() || o.data.empty()) {
+    throw UsageError("eval needs --weights and --data (or --task boundary --pred DIR --gt DIR)");
+  }
   TrainedModel model = load_trained_model(o.weights, o.device, o.backbone);
+  if (model.task->name() == "boundary") return evaluate_boundary_model(model, o);
+  if (o.task == "boundary") throw InputError(fmt::format("{}: this checkpoint was trained for task 'seg'", model.path));
   const nlohmann::json stored = model.checkpoint.meta.at("task");
   const std::int64_t ignore = o.ignore_index >= 0 ? o.ignore_index : stored.value("ignore_index", std::int64_t{255});
   auto dataset = datasets::open_segmentation_dataset(o.data, o.split, ignore);
@@ -94,7 +154,9 @@ CommandAction add_eval(CLI::App& app) {
   auto o = std::make_shared<EvalOptions>();
   CLI::App* cmd = app.add_subcommand(
       "eval", "Evaluate a trained readout on a dataset split, or score boundary predictions (--task boundary)");
-  cmd->add_option("--task", o->task, "seg (default: a trained readout on --data) or boundary (--pred vs --gt)");
+  cmd->add_option("--task", o->task,
+                  "seg (default) or boundary: with --pred and --gt, scores any detector's maps; a trained readout's "
+                  "task comes from its checkpoint");
   cmd->add_option("--weights", o->weights, "Checkpoint (.safetensors) or run folder (uses weights/best)");
   cmd->add_option("--data", o->data, "Dataset folder or dataset config .json");
   cmd->add_option("--pred", o->boundary.pred,
@@ -105,6 +167,8 @@ CommandAction add_eval(CLI::App& app) {
   cmd->add_flag(
       "--no-thin", [o](std::int64_t) { o->boundary.thin = false; }, "boundary: do not thin the thresholded maps");
   cmd->add_option("--threads", o->boundary.workers, "boundary: images scored at once (default: one per core)");
+  cmd->add_option("--tile", o->tile, "boundary checkpoint: tile size in pixels (default 200); 0: whole images");
+  cmd->add_option("--overlap", o->overlap, "boundary checkpoint: tile overlap (default a fifth of the tile)");
   cmd->add_option("--split", o->split, "Split to evaluate (default val)");
   cmd->add_option("--out", o->out, "Folder for the reports (default runs/<task>/evalN)");
   cmd->add_option("--device", o->device, "cpu (default), cuda or cuda:N");

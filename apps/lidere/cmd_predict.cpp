@@ -106,23 +106,13 @@ int predict_boundaries(TrainedModel& model, const std::vector<Input>& inputs, co
       o.nms_tolerance < -1 ? model.checkpoint.meta.at("task").value("nms_tolerance", 0.07) : o.nms_tolerance;
   const fs::path out = output_folder(o, "boundary");
   const auto features = feature_function(*model.backbone, model.rows, model.cols);
-  // Probabilities of images (N, 3, h, w) at their own size (N, h, w).
-  const auto probabilities = [&](const torch::Tensor& images) {
-    const torch::Tensor logits = model.readout->forward(features(images.to(model.device))).to(torch::kFloat).cpu();
-    std::vector<torch::Tensor> maps;
-    for (std::int64_t i = 0; i < logits.size(0); ++i) {
-      maps.push_back(tasks::boundary_probabilities(logits[i], images.size(2), images.size(3)));
-    }
-    return torch::stack(maps);
-  };
   train::Progress progress("predict", static_cast<std::int64_t>(inputs.size()), progress_mode(o.quiet), 0, "img");
   torch::NoGradGuard no_grad;
   nlohmann::json written = nlohmann::json::array();
   for (std::size_t n = 0; n < inputs.size(); ++n) {
     const Input& input = inputs[n];
     const torch::Tensor image = read_image_rgb(input.file.string());
-    const torch::Tensor p = tiles.size > 0 ? tasks::boundary::predict_tiled(image, tiles, probabilities, o.batch)
-                                           : probabilities(image.unsqueeze(0))[0];
+    const torch::Tensor p = predict_boundary_probabilities(model, features, image, tiles, o.batch);
     const std::vector<float> map = tasks::postprocess_boundaries(p, tolerance);
     const auto rows = p.size(0), cols = p.size(1);
     torch::Tensor levels;

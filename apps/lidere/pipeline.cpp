@@ -7,6 +7,7 @@
 #include "backbones/feature_cache.h"
 #include "backbones/registry.h"
 #include "core/errors.h"
+#include "tasks/boundary/boundary_task.h"
 #include "tasks/registry.h"
 
 namespace lidere::cli {
@@ -38,6 +39,23 @@ train::FeatureFunction feature_function(backbones::Backbone& backbone, std::int6
   return [&backbone, rows, cols](const torch::Tensor& images) {
     return backbones::extract_features(backbone, images, rows, cols);
   };
+}
+
+torch::Tensor predict_boundary_probabilities(TrainedModel& model, const train::FeatureFunction& features,
+                                             const torch::Tensor& image, const tasks::boundary::TileSettings& tiles,
+                                             std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  // Probabilities of images (N, 3, h, w) at their own size (N, h, w).
+  const auto probabilities = [&](const torch::Tensor& images) {
+    const torch::Tensor logits = model.readout->forward(features(images.to(model.device))).to(torch::kFloat).cpu();
+    std::vector<torch::Tensor> maps;
+    for (std::int64_t i = 0; i < logits.size(0); ++i) {
+      maps.push_back(tasks::boundary_probabilities(logits[i], images.size(2), images.size(3)));
+    }
+    return torch::stack(maps);
+  };
+  return tiles.size > 0 ? tasks::boundary::predict_tiled(image, tiles, probabilities, batch)
+                        : probabilities(image.unsqueeze(0))[0];
 }
 
 std::string resolve_weights(const std::string& weights_or_run) {

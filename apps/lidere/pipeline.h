@@ -10,6 +10,7 @@
 
 #include "backbones/backbone.h"
 #include "readout/readout_head.h"
+#include "tasks/boundary/tiling.h"
 #include "tasks/task.h"
 #include "train/checkpoint.h"
 #include "train/progress.h"
@@ -42,6 +43,12 @@ struct TrainedModel {
 // copy of it (its fingerprint must match the checkpoint's).
 TrainedModel load_trained_model(const std::string& weights_or_run, const std::string& device,
                                 const std::string& backbone = "");
+
+// Boundary probabilities (H, W) of an image (3, H, W) at its own size, from a boundary model:
+// tiled as the official evaluation (tiles.size > 0, `batch` tiles at once) or the whole image.
+torch::Tensor predict_boundary_probabilities(TrainedModel& model, const train::FeatureFunction& features,
+                                             const torch::Tensor& image, const tasks::boundary::TileSettings& tiles,
+                                             std::int64_t batch);
 
 // The checkpoint file a user means: the file itself, or <run>/weights/best.safetensors.
 std::string resolve_weights(const std::string& weights_or_run);

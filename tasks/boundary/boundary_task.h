@@ -61,10 +61,10 @@ class BoundaryEvaluator : public Evaluator {
   Metrics metrics() const override;
   // {"per_threshold": [{threshold, recall, precision, f}...], "ois": {...}}.
   nlohmann::json details() const override;
-
- private:
+  // Everything the benchmark computed (for the original's eval_bdry*.txt files).
   const boundary::BenchmarkSummary& summary() const;
 
+ private:
   struct Pending {
     std::vector<double> map;
     std::vector<boundary::BinaryMap> truth;

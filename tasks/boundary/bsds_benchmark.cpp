@@ -50,39 +50,46 @@ BinaryMap thin(BinaryMap map) {
   const auto pixel = [&](int r, int c) -> int {
     return (r >= 0 && r < map.rows && c >= 0 && c < map.cols) ? map.at(r, c) != 0 : 0;
   };
-  std::vector<std::pair<int, int>> removed;
+  // Only set pixels can be removed: each subiteration visits the list of them (boundary maps are
+  // sparse, so this is a small fraction of the image) instead of scanning every pixel.
+  std::vector<int> on;
+  for (std::size_t i = 0; i < map.data.size(); ++i) {
+    if (map.data[i]) on.push_back(static_cast<int>(i));
+  }
+  std::vector<int> removed;
   for (bool changed = true; changed;) {
     changed = false;
     for (int pass = 0; pass < 2; ++pass) {
       removed.clear();
-      for (int r = 0; r < map.rows; ++r) {
-        for (int c = 0; c < map.cols; ++c) {
-          if (!map.at(r, c)) continue;
-          const int x[10] = {0,
-                             pixel(r, c + 1),
-                             pixel(r - 1, c + 1),
-                             pixel(r - 1, c),
-                             pixel(r - 1, c - 1),
-                             pixel(r, c - 1),
-                             pixel(r + 1, c - 1),
-                             pixel(r + 1, c),
-                             pixel(r + 1, c + 1),
-                             pixel(r, c + 1)};
-          int crossings = 0, n1 = 0, n2 = 0;  // G1's X_H, G2's n1 and n2
-          for (int i = 1; i <= 4; ++i) {
-            crossings += !x[2 * i - 1] && (x[2 * i] || x[2 * i + 1]);
-            n1 += x[2 * i - 1] | x[2 * i];
-            n2 += x[2 * i] | x[2 * i + 1];
-          }
-          if (crossings != 1) continue;
-          const int smaller = std::min(n1, n2);
-          if (smaller < 2 || smaller > 3) continue;
-          const bool g3 = pass == 0 ? ((x[2] | x[3] | !x[8]) & x[1]) == 0 : ((x[6] | x[7] | !x[4]) & x[5]) == 0;
-          if (g3) removed.emplace_back(r, c);
+      for (const int index : on) {
+        const int r = index / map.cols, c = index % map.cols;
+        const int x[10] = {0,
+                           pixel(r, c + 1),
+                           pixel(r - 1, c + 1),
+                           pixel(r - 1, c),
+                           pixel(r - 1, c - 1),
+                           pixel(r, c - 1),
+                           pixel(r + 1, c - 1),
+                           pixel(r + 1, c),
+                           pixel(r + 1, c + 1),
+                           pixel(r, c + 1)};
+        int crossings = 0, n1 = 0, n2 = 0;  // G1's X_H, G2's n1 and n2
+        for (int i = 1; i <= 4; ++i) {
+          crossings += !x[2 * i - 1] && (x[2 * i] || x[2 * i + 1]);
+          n1 += x[2 * i - 1] | x[2 * i];
+          n2 += x[2 * i] | x[2 * i + 1];
         }
+        if (crossings != 1) continue;
+        const int smaller = std::min(n1, n2);
+        if (smaller < 2 || smaller > 3) continue;
+        const bool g3 = pass == 0 ? ((x[2] | x[3] | !x[8]) & x[1]) == 0 : ((x[6] | x[7] | !x[4]) & x[5]) == 0;
+        if (g3) removed.push_back(index);
       }
-      for (const auto& [r, c] : removed) map.at(r, c) = 0;  // in parallel: decided on the old map
-      changed = changed || !removed.empty();
+      if (removed.empty()) continue;
+      for (const int index : removed) map.data[static_cast<std::size_t>(index)] = 0;  // decided on the old map
+      on.erase(std::remove_if(on.begin(), on.end(), [&](int i) { return !map.data[static_cast<std::size_t>(i)]; }),
+               on.end());
+      changed = true;
     }
   }
   return map;

@@ -144,8 +144,13 @@ expect boundary-not-bsds 3 'not a boundary dataset' -- "$bin" train --task bound
   --iterations 2 --project "$tmp/runs" -q
 expect boundary-bad-overlap 2 'overlap must be in' -- "$bin" predict "$tmp/bsds/images/val" \
   --weights "$tmp/runs/boundary/bsds" --tile 50 --overlap 50 --out "$tmp/bpred_bad" -q
-expect boundary-checkpoint-for-seg 3 "trained for task 'boundary', not 'seg'" -- "$bin" eval \
+expect boundary-eval-weights 0 '"ODS"' -- "$bin" eval --weights "$tmp/runs/boundary/bsds" --data "$tmp/bsds" \
+  --thresholds 9 --out "$tmp/beval" --json -q
+[[ -s "$tmp/beval/eval_bdry.txt" && -s "$tmp/beval/pr_curve_val.png" ]] && pass || fail "boundary eval --weights files"
+expect boundary-checkpoint-on-seg-data 3 'not a boundary dataset' -- "$bin" eval \
   --weights "$tmp/runs/boundary/bsds" --data "$tmp/data" --out "$tmp/eval_wrong" -q
+expect seg-checkpoint-as-boundary 3 "trained for task 'seg'" -- "$bin" eval --task boundary \
+  --weights "$tmp/runs/seg/whole" --data "$tmp/bsds" --out "$tmp/eval_wrong2" -q
 
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
