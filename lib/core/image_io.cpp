@@ -10,7 +10,10 @@
 
 namespace lidere {
 
-torch::Tensor read_image_rgb(const std::string& path) {
+namespace {
+
+// The file as stored (channels and bit depth kept); InputError naming it when it cannot be read.
+cv::Mat decode(const std::string& path) {
   if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such image file", path));
   cv::Mat image;
   try {
@@ -19,6 +22,13 @@ torch::Tensor read_image_rgb(const std::string& path) {
     throw InputError(fmt::format("{}: cannot decode image ({})", path, e.what()));
   }
   if (image.empty()) throw InputError(fmt::format("{}: cannot decode image (not an image, or corrupt)", path));
+  return image;
+}
+
+}  // namespace
+
+torch::Tensor read_image_rgb(const std::string& path) {
+  const cv::Mat image = decode(path);
   cv::Mat rgb;
   switch (image.channels()) {
     case 1:
@@ -41,14 +51,7 @@ torch::Tensor read_image_rgb(const std::string& path) {
 }
 
 torch::Tensor read_gray_levels(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw InputError(fmt::format("{}: no such image file", path));
-  cv::Mat image;
-  try {
-    image = cv::imread(path, cv::IMREAD_UNCHANGED);
-  } catch (const cv::Exception& e) {
-    throw InputError(fmt::format("{}: cannot decode image ({})", path, e.what()));
-  }
-  if (image.empty()) throw InputError(fmt::format("{}: cannot decode image (not an image, or corrupt)", path));
+  const cv::Mat image = decode(path);
   if (image.depth() != CV_8U && image.depth() != CV_16U) {
     throw InputError(fmt::format("{}: a boundary map must be an 8- or 16-bit image", path));
   }
