@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -107,6 +108,9 @@ int run_boundary_eval(const BoundaryEvalOptions& o) {
   std::vector<fs::path> predictions;
   for (const auto& id : ids) predictions.push_back(find_prediction(o.pred, id));  // all missing files up front
 
+  // Images are the unit of parallel work; LibTorch's own threads (the few tensor conversions of
+  // reading) would only spin against the workers.
+  at::set_num_threads(1);
   std::vector<tasks::boundary::ImageCounts> counts(ids.size());
   train::Progress progress("boundary", static_cast<std::int64_t>(ids.size()), o.progress, 0, "img");
   parallel_for(

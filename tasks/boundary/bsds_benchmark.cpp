@@ -46,33 +46,31 @@ BinaryMap segmentation_boundaries(const std::vector<std::int64_t>& seg, int rows
 // ---- thinning ----------------------------------------------------------------------------------
 
 BinaryMap thin(BinaryMap map) {
-  // Neighbours x1..x8 counter-clockwise from the east (x3 = north = the row above), x9 = x1.
-  const auto pixel = [&](int r, int c) -> int {
-    return (r >= 0 && r < map.rows && c >= 0 && c < map.cols) ? map.at(r, c) != 0 : 0;
-  };
+  // The map with a border of zeros (pixels outside the map count as 0), so that the neighbours of
+  // a pixel are fixed offsets: x1..x8 counter-clockwise from the east (x3 = north = the row
+  // above), x9 = x1.
+  const int width = map.cols + 2;
+  std::vector<std::uint8_t> padded(static_cast<std::size_t>(map.rows + 2) * width, 0);
   // Only set pixels can be removed: each subiteration visits the list of them (boundary maps are
   // sparse, so this is a small fraction of the image) instead of scanning every pixel.
   std::vector<int> on;
-  for (std::size_t i = 0; i < map.data.size(); ++i) {
-    if (map.data[i]) on.push_back(static_cast<int>(i));
+  for (int r = 0; r < map.rows; ++r) {
+    for (int c = 0; c < map.cols; ++c) {
+      if (!map.at(r, c)) continue;
+      const int index = (r + 1) * width + c + 1;
+      padded[static_cast<std::size_t>(index)] = 1;
+      on.push_back(index);
+    }
   }
+  const int offsets[10] = {0, 1, 1 - width, -width, -width - 1, -1, width - 1, width, width + 1, 1};
   std::vector<int> removed;
   for (bool changed = true; changed;) {
     changed = false;
     for (int pass = 0; pass < 2; ++pass) {
       removed.clear();
       for (const int index : on) {
-        const int r = index / map.cols, c = index % map.cols;
-        const int x[10] = {0,
-                           pixel(r, c + 1),
-                           pixel(r - 1, c + 1),
-                           pixel(r - 1, c),
-                           pixel(r - 1, c - 1),
-                           pixel(r, c - 1),
-                           pixel(r + 1, c - 1),
-                           pixel(r + 1, c),
-                           pixel(r + 1, c + 1),
-                           pixel(r, c + 1)};
+        int x[10];
+        for (int i = 0; i < 10; ++i) x[i] = padded[static_cast<std::size_t>(index + offsets[i])];
         int crossings = 0, n1 = 0, n2 = 0;  // G1's X_H, G2's n1 and n2
         for (int i = 1; i <= 4; ++i) {
           crossings += !x[2 * i - 1] && (x[2 * i] || x[2 * i + 1]);
@@ -86,11 +84,14 @@ BinaryMap thin(BinaryMap map) {
         if (g3) removed.push_back(index);
       }
       if (removed.empty()) continue;
-      for (const int index : removed) map.data[static_cast<std::size_t>(index)] = 0;  // decided on the old map
-      on.erase(std::remove_if(on.begin(), on.end(), [&](int i) { return !map.data[static_cast<std::size_t>(i)]; }),
+      for (const int index : removed) padded[static_cast<std::size_t>(index)] = 0;  // decided on the old map
+      on.erase(std::remove_if(on.begin(), on.end(), [&](int i) { return !padded[static_cast<std::size_t>(i)]; }),
                on.end());
       changed = true;
     }
+  }
+  for (int r = 0; r < map.rows; ++r) {
+    for (int c = 0; c < map.cols; ++c) map.at(r, c) = padded[static_cast<std::size_t>((r + 1) * width + c + 1)];
   }
   return map;
 }
