@@ -18,7 +18,6 @@
 #include "datasets/dataset_config.h"
 #include "datasets/segmentation_loader.h"
 #include "tasks/boundary/boundary_task.h"
-#include "tasks/boundary/postprocess.h"
 #include "tasks/registry.h"
 #include "train/run_dir.h"
 
@@ -38,8 +37,7 @@ struct EvalOptions {
 int evaluate_boundary_model(TrainedModel& model, const EvalOptions& o) {
   const auto dataset = datasets::open_boundary_dataset(o.data, o.split);
   datasets::validate_boundary_samples(dataset.samples, dataset.description);
-  if (o.tile < 0) throw UsageError("--tile must be 0 (whole image) or a tile size in pixels");
-  const tasks::boundary::TileSettings tiles{o.tile, o.overlap >= 0 ? o.overlap : o.tile / 5};
+  const tasks::boundary::TileSettings tiles = tasks::boundary::tile_settings(o.tile, o.overlap);
   tasks::BoundarySpec spec;
   spec.thresholds = o.boundary.thresholds;
   spec.max_dist = o.boundary.max_dist;
@@ -52,10 +50,8 @@ int evaluate_boundary_model(TrainedModel& model, const EvalOptions& o) {
     const auto& sample = dataset.samples[i];
     const torch::Tensor p =
         predict_boundary_probabilities(model, features, read_image_rgb(sample.image), tiles, o.batch);
-    std::vector<double> map;
-    for (std::uint8_t level : tasks::boundary::to_8bit(tasks::postprocess_boundaries(p, spec.nms_tolerance)))
-      map.push_back(level / 255.0);
-    evaluator.add_map(std::move(map), datasets::annotator_boundaries(sample.ground_truth));
+    evaluator.add_map(tasks::benchmark_levels(p, spec.nms_tolerance),
+                      datasets::annotator_boundaries(sample.ground_truth));
     progress.update(static_cast<std::int64_t>(i + 1));
   }
   progress.finish();

@@ -100,8 +100,7 @@ void save_probabilities(const fs::path& file, const torch::Tensor& values, const
 
 int predict_boundaries(TrainedModel& model, const std::vector<Input>& inputs, const PredictOptions& o) {
   if (o.bits != 8 && o.bits != 16) throw UsageError("--bits: 8 or 16");
-  if (o.tile < 0) throw UsageError("--tile must be 0 (whole image) or a tile size in pixels");
-  const tasks::boundary::TileSettings tiles{o.tile, o.overlap >= 0 ? o.overlap : o.tile / 5};
+  const tasks::boundary::TileSettings tiles = tasks::boundary::tile_settings(o.tile, o.overlap);
   const double tolerance =
       o.nms_tolerance < -1 ? model.checkpoint.meta.at("task").value("nms_tolerance", 0.07) : o.nms_tolerance;
   const fs::path out = output_folder(o, "boundary");

@@ -55,17 +55,20 @@ std::vector<float> postprocess_boundaries(const torch::Tensor& probabilities, do
                                        static_cast<float>(nms_tolerance));
 }
 
+std::vector<double> benchmark_levels(const torch::Tensor& probabilities, double nms_tolerance) {
+  std::vector<double> map;
+  for (std::uint8_t level : boundary::to_8bit(postprocess_boundaries(probabilities, nms_tolerance)))
+    map.push_back(level / 255.0);
+  return map;
+}
+
 BoundaryEvaluator::BoundaryEvaluator(BoundarySpec spec) : spec_(spec) {}
 
 void BoundaryEvaluator::add(const torch::Tensor& logits, const Batch& batch) {
   for (std::int64_t i = 0; i < batch.size(); ++i) {
     const torch::Tensor& annotators = batch.targets[static_cast<std::size_t>(i)];
     const torch::Tensor p = boundary_probabilities(logits[i].cpu(), annotators.size(1), annotators.size(2));
-    // Scored as the 8-bit PNG the official code writes and the benchmark reads back.
-    std::vector<double> map;
-    for (std::uint8_t level : boundary::to_8bit(postprocess_boundaries(p, spec_.nms_tolerance)))
-      map.push_back(level / 255.0);
-    add_map(std::move(map), annotators);
+    add_map(benchmark_levels(p, spec_.nms_tolerance), annotators);
   }
 }
 

@@ -49,6 +49,10 @@ torch::Tensor boundary_probabilities(const torch::Tensor& logits, std::int64_t r
 // non-maximum suppression with `nms_tolerance` (none when negative). Row-major floats.
 std::vector<float> postprocess_boundaries(const torch::Tensor& probabilities, double nms_tolerance);
 
+// What the official evaluation scores: the post-processed map in the 8-bit levels of the PNG it
+// writes (truncated, pred.mul(255).byte()) and the benchmark reads back (/ 255).
+std::vector<double> benchmark_levels(const torch::Tensor& probabilities, double nms_tolerance);
+
 // Scores images with the BSDS benchmark; maps are stored as added and scored on all cores when the
 // metrics are first asked for.
 class BoundaryEvaluator : public Evaluator {

@@ -6,6 +6,13 @@
 
 namespace lidere::tasks::boundary {
 
+TileSettings tile_settings(std::int64_t size, std::int64_t overlap) {
+  if (size < 0) throw UsageError("--tile must be 0 (whole image) or a tile size in pixels");
+  const TileSettings t{size, overlap >= 0 ? overlap : size / 5};
+  if (size > 0) tile_origins(size, t);  // checks the overlap
+  return t;
+}
+
 std::vector<std::int64_t> tile_origins(std::int64_t length, const TileSettings& t) {
   if (t.size <= 0 || t.overlap < 0 || t.overlap >= t.size) {
     throw UsageError(

@@ -18,6 +18,10 @@ struct TileSettings {
   std::int64_t overlap = 40;  // official: int(0.2 * size)
 };
 
+// Settings from the command line: size 0 = whole images; overlap < 0 = a fifth of the tile (the
+// official int(0.2 * S)). Throws UsageError for a negative size or an overlap not below the size.
+TileSettings tile_settings(std::int64_t size, std::int64_t overlap);
+
 // Tile origins along an axis of `length` pixels: 0, step, 2 step, ... while a tile fits in the
 // padded length (as torch's unfold in the official code), plus one tile ending at the padded
 // edge when those leave image pixels uncovered (the official code would divide by zero there).

@@ -81,6 +81,12 @@ CATCH_TEST_CASE("tile origins: the official unfold positions, plus a last tile w
     }
   }
   CATCH_CHECK_THAT(thrown_message<UsageError>([] { tile_origins(10, {20, 20}); }), Contains("overlap"));
+  // From the command line: the official overlap int(0.2 x size) by default, 0 = whole images.
+  CATCH_CHECK(tasks::boundary::tile_settings(200, -1).overlap == 40);
+  CATCH_CHECK(tasks::boundary::tile_settings(256, 0).overlap == 0);
+  CATCH_CHECK(tasks::boundary::tile_settings(0, -1).size == 0);
+  CATCH_CHECK_THAT(thrown_message<UsageError>([] { tasks::boundary::tile_settings(50, 50); }), Contains("overlap"));
+  CATCH_CHECK_THAT(thrown_message<UsageError>([] { tasks::boundary::tile_settings(-1, -1); }), Contains("--tile"));
 }
 
 CATCH_TEST_CASE("tiled inference: every pixel is the mean over the tiles that hold it", "[unit]") {
