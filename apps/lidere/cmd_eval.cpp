@@ -32,6 +32,19 @@ struct EvalOptions {
   std::int64_t tile = 200, overlap = -1;  // boundary checkpoints: tiled inference as lidere predict
 };
 
+// The --json summary of a checkpoint's evaluation, whichever the task.
+void print_json(const TrainedModel& model, const EvalOptions& o, std::size_t images, const tasks::Metrics& metrics,
+                const nlohmann::json& details, const std::filesystem::path& out) {
+  fmt::print("{}\n", nlohmann::json{{"weights", model.path},
+                                    {"data", o.data},
+                                    {"split", o.split},
+                                    {"images", images},
+                                    {"metrics", metrics.to_json()},
+                                    {"details", details},
+                                    {"out", out.string()}}
+                         .dump(2));
+}
+
 // A boundary checkpoint on a split of a boundary dataset: the images predicted as `lidere
 // predict` does (tiled by default, post-processed, 8-bit levels), scored by the BSDS benchmark.
 int evaluate_boundary_model(TrainedModel& model, const EvalOptions& o) {
@@ -60,7 +73,8 @@ int evaluate_boundary_model(TrainedModel& model, const EvalOptions& o) {
   std::filesystem::create_directories(out);
   const tasks::Metrics metrics = evaluator.metrics();  // scores on all cores
   tasks::boundary::write_eval_files(evaluator.summary(), out.string());
-  write_evaluation_report(metrics, evaluator.details(), out, o.split);
+  const nlohmann::json details = evaluator.details();
+  write_evaluation_report(metrics, details, out, o.split);
   if (!o.quiet) {
     fmt::print(stderr, "{} on {} ({} images, split {}, {}):\n", model.path, o.data, dataset.samples.size(), o.split,
                tiles.size > 0 ? fmt::format("{} px tiles, {} px overlap", tiles.size, tiles.overlap) : "whole images");
@@ -68,15 +82,7 @@ int evaluate_boundary_model(TrainedModel& model, const EvalOptions& o) {
     fmt::print(stderr, "results in {} (eval_bdry*.txt, eval_{}.json, pr_curve_{}.png)\n", out.string(), o.split,
                o.split);
   }
-  if (o.json) {
-    fmt::print("{}\n", nlohmann::json{{"weights", model.path},
-                                      {"data", o.data},
-                                      {"split", o.split},
-                                      {"images", dataset.samples.size()},
-                                      {"metrics", metrics.to_json()},
-                                      {"out", out.string()}}
-                           .dump(2));
-  }
+  if (o.json) print_json(model, o, dataset.samples.size(), metrics, details, out);
   return static_cast<int>(ExitCode::kOk);
 }
 
@@ -131,16 +137,7 @@ int run(EvalOptions& o) {
     }
     fmt::print(stderr, "results in {} (eval_{}.json, confusion_{}.csv/.png)\n", out.string(), o.split, o.split);
   }
-  if (o.json) {
-    fmt::print("{}\n", nlohmann::json{{"weights", model.path},
-                                      {"data", o.data},
-                                      {"split", o.split},
-                                      {"images", dataset.samples.size()},
-                                      {"metrics", metrics.to_json()},
-                                      {"details", details},
-                                      {"out", out.string()}}
-                           .dump(2));
-  }
+  if (o.json) print_json(model, o, dataset.samples.size(), metrics, details, out);
   return static_cast<int>(ExitCode::kOk);
 }
 

@@ -25,6 +25,17 @@ cv::Mat decode(const std::string& path) {
   return image;
 }
 
+// Writes in the format the extension names; InputError naming the file when it cannot.
+void write(const std::string& path, const cv::Mat& image) {
+  bool written = false;
+  try {
+    written = cv::imwrite(path, image);
+  } catch (const cv::Exception& e) {
+    throw InputError(fmt::format("{}: cannot write image ({})", path, e.what()));
+  }
+  if (!written) throw InputError(fmt::format("{}: cannot write image", path));
+}
+
 }  // namespace
 
 torch::Tensor read_image_rgb(const std::string& path) {
@@ -69,13 +80,7 @@ void write_gray_png(const std::string& path, const torch::Tensor& levels, int bi
   cv::Mat out;
   cv::Mat(static_cast<int>(values.size(0)), static_cast<int>(values.size(1)), CV_32S, values.data_ptr())
       .convertTo(out, bits == 8 ? CV_8U : CV_16U);
-  bool written = false;
-  try {
-    written = cv::imwrite(path, out);
-  } catch (const cv::Exception& e) {
-    throw InputError(fmt::format("{}: cannot write image ({})", path, e.what()));
-  }
-  if (!written) throw InputError(fmt::format("{}: cannot write image", path));
+  write(path, out);
 }
 
 void write_image_rgb(const std::string& path, const torch::Tensor& image) {
@@ -85,13 +90,7 @@ void write_image_rgb(const std::string& path, const torch::Tensor& image) {
   const cv::Mat rgb(static_cast<int>(bytes.size(0)), static_cast<int>(bytes.size(1)), CV_8UC3, bytes.data_ptr());
   cv::Mat bgr;
   cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
-  bool written = false;
-  try {
-    written = cv::imwrite(path, bgr);
-  } catch (const cv::Exception& e) {
-    throw InputError(fmt::format("{}: cannot write image ({})", path, e.what()));
-  }
-  if (!written) throw InputError(fmt::format("{}: cannot write image", path));
+  write(path, bgr);
 }
 
 }  // namespace lidere
