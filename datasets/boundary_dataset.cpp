@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/image_files.h"
 #include "core/image_io.h"
 #include "core/parallel.h"
 #include "datasets/bsds.h"
@@ -26,21 +27,14 @@ fs::path bsds_data_root(const fs::path& root) {
       "{}: not a boundary dataset (expected images/<split>/ and groundTruth/<split>/ as BSDS500)", root.string()));
 }
 
-ImageAndTarget decode(const BoundarySample& sample, bool soft_target) {
-  ImageAndTarget out{read_image_rgb(sample.image), {}};
-  const std::vector<BsdsAnnotation> annotations = read_bsds_ground_truth(sample.ground_truth);
-  const auto& first = annotations.front().boundaries;
-  if (first.size(0) != out.image.size(1) || first.size(1) != out.image.size(2)) {
+data::Sample decode(const BoundarySample& sample) {
+  data::Sample out{read_image_rgb(sample.image), {}};
+  const torch::Tensor maps = annotator_boundaries(sample.ground_truth);
+  if (maps.size(1) != out.image.size(1) || maps.size(2) != out.image.size(2)) {
     throw InputError(fmt::format("{}: ground truth is {}x{} but its image {} is {}x{}", sample.ground_truth,
-                                 first.size(0), first.size(1), sample.image, out.image.size(1), out.image.size(2)));
+                                 maps.size(1), maps.size(2), sample.image, out.image.size(1), out.image.size(2)));
   }
-  if (soft_target) {
-    out.target = mean_boundaries(annotations);
-  } else {
-    std::vector<torch::Tensor> maps;
-    for (const auto& a : annotations) maps.push_back(a.boundaries.to(torch::kUInt8));
-    out.target = torch::stack(maps);
-  }
+  out.annotation.annotator_maps = data::AnnotatorMaps{maps};
   return out;
 }
 
@@ -81,7 +75,7 @@ std::int64_t validate_boundary_samples(const std::vector<BoundarySample>& sample
   if (samples.empty()) throw InputError(fmt::format("{}: the dataset is empty", what));
   std::vector<std::int64_t> sides(samples.size());
   parallel_for(samples.size(), 0, [&](std::size_t i) {
-    const torch::Tensor image = decode(samples[i], /*soft_target=*/false).image;
+    const torch::Tensor image = decode(samples[i]).image;
     sides[i] = std::max(image.size(1), image.size(2));
   });
   return *std::max_element(sides.begin(), sides.end());
@@ -93,16 +87,14 @@ torch::Tensor annotator_boundaries(const std::string& ground_truth) {
   return torch::stack(maps);
 }
 
-BoundaryLoader::BoundaryLoader(std::vector<BoundarySample> samples, LoaderSettings settings)
-    : SampleLoader(
-          [&] {
-            auto shared = std::make_shared<const std::vector<BoundarySample>>(std::move(samples));
-            return SampleSource{
-                static_cast<std::int64_t>(shared->size()),
-                [shared](std::int64_t i) { return decode((*shared)[static_cast<std::size_t>(i)], true); },
-                [shared](std::int64_t i) { return decode((*shared)[static_cast<std::size_t>(i)], false); },
-                [shared](std::int64_t i) { return (*shared)[static_cast<std::size_t>(i)].image; }};
-          }(),
-          std::move(settings)) {}
+data::SampleSource boundary_source(std::vector<BoundarySample> samples) {
+  auto shared = std::make_shared<const std::vector<BoundarySample>>(std::move(samples));
+  return {static_cast<std::int64_t>(shared->size()),
+          [shared](std::int64_t i) { return decode((*shared)[static_cast<std::size_t>(i)]); },
+          [shared](std::int64_t i) { return (*shared)[static_cast<std::size_t>(i)].image; }};
+}
+
+BoundaryLoader::BoundaryLoader(std::vector<BoundarySample> samples, data::LoaderSettings settings)
+    : SampleLoader(boundary_source(std::move(samples)), std::move(settings)) {}
 
 }  // namespace lidere::datasets

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "datasets/loader.h"
+#include "data/loader.h"
 
 namespace lidere::datasets {
 
@@ -30,11 +30,15 @@ BoundaryDataset open_boundary_dataset(const std::string& root, const std::string
 // side, so that training targets can be kept at least at their own resolution.
 std::int64_t validate_boundary_samples(const std::vector<BoundarySample>& samples, const std::string& what);
 
-// Training targets: the mean of the annotators' boundary maps, (H, W) float32 in [0, 1], the
-// official soft target. Evaluation targets: every annotator's map, (K, H, W) uint8.
-class BoundaryLoader : public SampleLoader {
+// The samples as a sample source: each image with every annotator's boundary map
+// (data::AnnotatorMaps, (K, H, W) uint8). Throws InputError naming the file when a ground truth has
+// another size than its image.
+data::SampleSource boundary_source(std::vector<BoundarySample> samples);
+
+// A loader over boundary_source().
+class BoundaryLoader : public data::SampleLoader {
  public:
-  BoundaryLoader(std::vector<BoundarySample> samples, LoaderSettings settings);
+  BoundaryLoader(std::vector<BoundarySample> samples, data::LoaderSettings settings);
 };
 
 // Annotator maps (K, H, W) uint8 of one ground-truth file.

@@ -2,6 +2,9 @@
 
 #include <matio.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include <fmt/format.h>
@@ -24,6 +27,12 @@ torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char
                         torch::ScalarType out = torch::kLong) {
   if (var->rank != 2 || var->data == nullptr || var->isComplex) {
     throw InputError(fmt::format("{}: field '{}' is not a 2-D real array", path, field));
+  }
+  // Sizes from the file are untrusted: a product that overflows could match a small buffer.
+  constexpr std::size_t kMaxSide = std::size_t{1} << 20;
+  if (var->dims[0] == 0 || var->dims[1] == 0 || var->dims[0] > kMaxSide || var->dims[1] > kMaxSide) {
+    throw InputError(fmt::format("{}: field '{}' is {}x{}, not an image-sized array", path, field, var->dims[0],
+                                 var->dims[1]));
   }
   const auto rows = static_cast<std::int64_t>(var->dims[0]), cols = static_cast<std::int64_t>(var->dims[1]);
   torch::ScalarType type;
@@ -60,6 +69,35 @@ torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char
   return torch::from_blob(var->data, {cols, rows}, type).t().to(out).contiguous();
 }
 
+// The number of elements of a cell or struct array whose data holds `per_element` pointers each,
+// checked against what matio read: libmatio trusts the dimensions and would read past the data.
+std::size_t element_count(const matvar_t* var, std::size_t per_element, const std::string& path, const char* name) {
+  std::size_t count = 1;
+  for (int d = 0; d < var->rank; ++d) {
+    if (var->dims[d] != 0 && count > SIZE_MAX / var->dims[d]) count = SIZE_MAX;
+    else count *= var->dims[d];
+  }
+  if (var->rank < 1 || var->data == nullptr || per_element == 0 ||
+      count > var->nbytes / sizeof(matvar_t*) / per_element) {
+    throw InputError(fmt::format("{}: '{}' is a damaged cell or struct array", path, name));
+  }
+  return count;
+}
+
+// A field of a 1x1 struct, or null. Field names are checked first: a damaged file can leave them
+// empty, and libmatio's own lookup would dereference them.
+const matvar_t* struct_field(const matvar_t* entry, const char* name, const std::string& path) {
+  const unsigned fields = Mat_VarGetNumberOfFields(const_cast<matvar_t*>(entry));
+  element_count(entry, std::max(1u, fields), path, "groundTruth entry");
+  char* const* names = Mat_VarGetStructFieldnames(entry);
+  if (!names) return nullptr;
+  for (unsigned k = 0; k < fields; ++k) {
+    if (names[k] && std::strcmp(names[k], name) == 0)
+      return Mat_VarGetStructFieldByIndex(const_cast<matvar_t*>(entry), k, 0);
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path) {
@@ -69,8 +107,7 @@ std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path) {
   if (!cell || cell->class_type != MAT_C_CELL) {
     throw InputError(fmt::format("{}: no 'groundTruth' cell array (not a BSDS500 ground-truth file)", path));
   }
-  std::size_t count = 1;
-  for (int d = 0; d < cell->rank; ++d) count *= cell->dims[d];
+  const std::size_t count = element_count(cell.get(), 1, path, "groundTruth");
   std::vector<BsdsAnnotation> annotations;
   for (std::size_t i = 0; i < count; ++i) {
     matvar_t* entry = Mat_VarGetCell(cell.get(), static_cast<int>(i));
@@ -79,7 +116,7 @@ std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path) {
     }
     BsdsAnnotation a;
     for (const char* field : {"Segmentation", "Boundaries"}) {
-      const matvar_t* var = Mat_VarGetStructFieldByName(entry, field, 0);
+      const matvar_t* var = struct_field(entry, field, path);
       if (!var) throw InputError(fmt::format("{}: groundTruth entry {} has no '{}'", path, i + 1, field));
       (std::string(field) == "Segmentation" ? a.segmentation : a.boundaries) = to_tensor(var, path, field);
     }
@@ -134,8 +171,7 @@ std::vector<torch::Tensor> read_segs(const std::string& path) {
   const auto mat = open_mat(path);
   const auto cell = read_variable(mat.get(), path, "segs", "not a segmentations file");
   if (cell->class_type != MAT_C_CELL) throw InputError(fmt::format("{}: 'segs' is not a cell array", path));
-  std::size_t count = 1;
-  for (int d = 0; d < cell->rank; ++d) count *= cell->dims[d];
+  const std::size_t count = element_count(cell.get(), 1, path, "segs");
   std::vector<torch::Tensor> segs;
   for (std::size_t i = 0; i < count; ++i) {
     const matvar_t* entry = Mat_VarGetCell(cell.get(), static_cast<int>(i));
@@ -147,12 +183,6 @@ std::vector<torch::Tensor> read_segs(const std::string& path) {
   }
   if (segs.empty()) throw InputError(fmt::format("{}: segs holds no segmentation", path));
   return segs;
-}
-
-torch::Tensor mean_boundaries(const std::vector<BsdsAnnotation>& annotations) {
-  torch::Tensor sum = torch::zeros(annotations.front().boundaries.sizes(), torch::kFloat);
-  for (const auto& a : annotations) sum += a.boundaries.to(torch::kFloat);
-  return sum / static_cast<double>(annotations.size());
 }
 
 }  // namespace lidere::datasets

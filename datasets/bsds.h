@@ -29,7 +29,4 @@ bool mat_has_variable(const std::string& path, const char* name);
 // A collection of segmentations (variable `segs`, a 1 x K cell of (H, W) label maps): int64 maps.
 std::vector<torch::Tensor> read_segs(const std::string& path);
 
-// The official soft boundary target: the mean of the annotators' boundary maps, (H, W) float32.
-torch::Tensor mean_boundaries(const std::vector<BsdsAnnotation>& annotations);
-
 }  // namespace lidere::datasets

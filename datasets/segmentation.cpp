@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/image_files.h"
 #include "core/image_io.h"
 #include "datasets/label_png.h"
 
@@ -28,13 +29,6 @@ void require_file(const std::string& path, const std::string& context) {
 }
 
 }  // namespace
-
-bool is_image_file(const std::filesystem::path& p) {
-  static const char* kExtensions[] = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"};
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::find(std::begin(kExtensions), std::end(kExtensions), ext) != std::end(kExtensions);
-}
 
 std::vector<SegmentationSample> samples_from_list(const std::string& list_file) {
   auto in = open_text(list_file, "split list");

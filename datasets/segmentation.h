@@ -27,9 +27,6 @@ struct LabelSpace {
   std::int64_t classes() const { return static_cast<std::int64_t>(class_names.size()); }
 };
 
-// Whether a file's extension is one of the image formats we read (JPEG, PNG, BMP, TIFF, WebP).
-bool is_image_file(const std::filesystem::path& path);
-
 std::vector<SegmentationSample> samples_from_list(const std::string& list_file);
 std::vector<SegmentationSample> samples_from_folder(const std::string& root);
 std::vector<SegmentationSample> samples_from_voc(const std::string& root, const std::string& split);

@@ -7,55 +7,89 @@
 #include "tasks/boundary/boundary_task.h"
 #include "tasks/segmentation/segmentation_task.h"
 
+// A task's file side exists only in builds with image I/O (OpenCV); elsewhere its column is null.
+#if defined(LIDERE_WITH_OPENCV)
+#include "tasks/boundary/boundary_io.h"
+#include "tasks/segmentation/segmentation_io.h"
+#define LIDERE_TASK_IO(factory) (factory)
+#else
+#define LIDERE_TASK_IO(factory) nullptr
+#endif
+
 namespace lidere::tasks {
 namespace {
 
-std::unique_ptr<Task> make_segmentation(const nlohmann::json& d) {
-  SegmentationSpec spec;
-  spec.class_names = d.at("class_names").get<std::vector<std::string>>();
-  spec.ignore_index = d.value("ignore_index", std::int64_t{255});
-  return std::make_unique<SegmentationTask>(std::move(spec));
-}
-
-std::unique_ptr<Task> make_boundary(const nlohmann::json& d) {
-  BoundarySpec spec;
-  spec.balanced = d.value("balanced", spec.balanced);
-  spec.thresholds = d.value("thresholds", spec.thresholds);
-  spec.max_dist = d.value("max_dist", spec.max_dist);
-  spec.nms_tolerance = d.value("nms_tolerance", spec.nms_tolerance);
-  return std::make_unique<BoundaryTask>(spec);
-}
-
-struct Entry {
-  const char* name;
-  std::unique_ptr<Task> (*make)(const nlohmann::json&);
+// The explicit table of tasks, in help order; the first is the default. To add a task, append a
+// row (see docs/architecture.md, "Adding a task").
+const TaskEntry kTasks[] = {
+    {"seg", "semantic segmentation (a class per pixel)", &make_segmentation_task, &segmentation_options,
+     LIDERE_TASK_IO(&make_segmentation_io)},
+    {"boundary", "boundary detection (BSDS500), scored by the BSDS benchmark", &make_boundary_task,
+     &boundary_options, LIDERE_TASK_IO(&make_boundary_io)},
 };
 
-// The explicit table of tasks. To add one, append a row (and see tasks/task.h).
-constexpr Entry kTasks[] = {
-    {"seg", &make_segmentation},
-    {"boundary", &make_boundary},
-};
+std::vector<TaskEntry>& entries() {
+  static std::vector<TaskEntry> all(std::begin(kTasks), std::end(kTasks));
+  return all;
+}
 
 }  // namespace
 
+const std::vector<TaskEntry>& task_entries() { return entries(); }
+
+void add_task(const TaskEntry& entry) {
+  for (const auto& e : entries()) {
+    if (std::string(e.name) == entry.name) throw UsageError(fmt::format("task '{}' is registered twice", entry.name));
+  }
+  entries().push_back(entry);
+}
+
 std::vector<std::string> task_names() {
   std::vector<std::string> names;
-  for (const Entry& e : kTasks) names.emplace_back(e.name);
+  for (const TaskEntry& e : task_entries()) names.emplace_back(e.name);
   return names;
+}
+
+std::string default_task() { return task_entries().front().name; }
+
+const TaskEntry& task_entry(const std::string& name) {
+  for (const TaskEntry& e : task_entries()) {
+    if (name == e.name) return e;
+  }
+  throw UsageError(fmt::format("unknown task '{}' (known: {})", name, fmt::join(task_names(), ", ")));
 }
 
 std::unique_ptr<Task> make_task(const nlohmann::json& description) {
   const std::string name = description.value("task", std::string());
-  for (const Entry& e : kTasks) {
-    if (name != e.name) continue;
-    try {
-      return e.make(description);
-    } catch (const nlohmann::json::exception& error) {
-      throw InputError(fmt::format("task description for '{}' is malformed: {}", name, error.what()));
-    }
+  const TaskEntry& entry = task_entry(name);
+  try {
+    return entry.make(description);
+  } catch (const nlohmann::json::exception& error) {
+    throw InputError(fmt::format("task description for '{}' is malformed: {}", name, error.what()));
   }
-  throw UsageError(fmt::format("unknown task '{}' (known: {})", name, fmt::join(task_names(), ", ")));
+}
+
+std::unique_ptr<TaskIo> make_task_io(const std::string& name) {
+  const TaskEntry& entry = task_entry(name);
+  if (!entry.make_io) throw UsageError(fmt::format("task '{}': this build has no image I/O (built without OpenCV)", name));
+  return entry.make_io();
+}
+
+nlohmann::json task_description(const std::string& name, const nlohmann::json& options, const nlohmann::json& fields) {
+  nlohmann::json description = options.is_object() ? options : nlohmann::json::object();
+  for (const auto& [key, value] : fields.items()) description[key] = value;
+  description["task"] = name;
+  return description;
+}
+
+nlohmann::json description_for_run(const nlohmann::json& stored, const nlohmann::json& overrides) {
+  const std::string name = stored.value("task", std::string());
+  const OptionTable& table = task_entry(name).options();
+  nlohmann::json fields = nlohmann::json::object();
+  for (const auto& [key, value] : stored.items()) {
+    if (key != "task" && !find_option(table, key)) fields[key] = value;
+  }
+  return task_description(name, options_for_run(table, stored, overrides, name), fields);
 }
 
 void check_task_matches(const nlohmann::json& stored, const nlohmann::json& wanted, const std::string& checkpoint) {

@@ -5,10 +5,11 @@
 //   lidere bench pack --data DATASET --imgsz 256 --out data.safetensors      (OpenCV builds)
 //   lidere bench train --packed data.safetensors --device cuda --interp reference|auto
 //
-// The packed file holds each split's images as uint8 (N, 3, H, W) and labels (N, H, W) at the
-// model's input size (labels resized nearest), with the class names and the ignore index in its
-// metadata. Training batches take the images in a fixed rotation without augmentation, so two runs
-// differ only in the implementation under test.
+// The packed file holds each split's images as uint8 (N, 3, H, W) and label maps (N, H, W) at the
+// model's input size (labels resized nearest), with the task's description and the label maps'
+// ignore index in its metadata; any task whose annotations are label maps can be packed. Training
+// batches take the images in a fixed rotation without augmentation, so two runs differ only in the
+// implementation under test.
 #include <chrono>
 #include <memory>
 
@@ -17,28 +18,25 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/lidere/commands.h"
-#include "apps/lidere/pipeline.h"
 #include "backbones/registry.h"
 #include "core/errors.h"
 #include "core/tensor_file.h"
+#include "data/geometry.h"
+#include "inference/model.h"
+#include "inference/options.h"
 #include "ops/interp_attention.h"
 #include "tasks/registry.h"
 #include "train/run_dir.h"
 #include "train/train_config.h"
 #include "train/trainer.h"
 
-#if defined(LIDERE_WITH_OPENCV)
-#include "datasets/augment.h"
-#include "datasets/dataset_config.h"
-#include "datasets/segmentation.h"
-#endif
-
 namespace lidere::cli {
 namespace {
 
 struct PackOptions {
-  std::string data, imgsz = "256", out;
-  std::int64_t ignore_index = -1, max_images = 0;
+  std::string data, task, imgsz = "256", out;
+  std::vector<std::string> sets;
+  std::int64_t max_images = 0;
 };
 
 struct TrainBenchOptions {
@@ -55,18 +53,27 @@ int run_pack(const PackOptions& o) {
   train::apply_overrides(sizes, {"imgsz=" + o.imgsz});
   sizes.validate();
   const std::int64_t rows = sizes.rows(), cols = sizes.cols();
+  const std::string task = o.task.empty() ? tasks::default_task() : o.task;
+  const nlohmann::json options = tasks::resolve_options(
+      tasks::task_entry(task).options(), inference::task_options_from_command_line({}, o.sets, task), task);
+  const auto io = tasks::make_task_io(task);
   std::map<std::string, torch::Tensor> tensors;
-  datasets::LabelSpace labels;
+  nlohmann::json fields;
+  std::int64_t ignore_index = -1;
   for (const std::string split : {"train", "val"}) {
-    const auto dataset = datasets::open_segmentation_dataset(o.data, split, o.ignore_index);
-    labels = dataset.labels;
+    tasks::SplitData data = io->open_split(o.data, split, options);
+    if (split == "train") fields = data.task_fields;
     std::vector<torch::Tensor> images, targets;
-    for (const auto& sample : dataset.samples) {
-      if (o.max_images > 0 && static_cast<std::int64_t>(images.size()) >= o.max_images) break;
-      const datasets::DecodedSample decoded = datasets::read_sample(sample);
+    for (std::int64_t i = 0; i < data.samples.count; ++i) {
+      if (o.max_images > 0 && i >= o.max_images) break;
+      const data::Sample sample = data.samples.read(i);
+      if (!sample.annotation.label_map) {
+        throw UsageError(fmt::format("bench pack: the annotations of task '{}' are not label maps", task));
+      }
+      ignore_index = sample.annotation.label_map->ignore_index;
       images.push_back(
-          datasets::resize_image(decoded.image, rows, cols).mul(255).round().clamp(0, 255).to(torch::kUInt8));
-      targets.push_back(datasets::resize_label(decoded.label, rows, cols).to(torch::kInt32));
+          data::resize_image(sample.image, rows, cols).mul(255).round().clamp(0, 255).to(torch::kUInt8));
+      targets.push_back(data::resize_label(sample.annotation.label_map->classes, rows, cols).to(torch::kInt32));
     }
     if (images.empty()) throw InputError(fmt::format("{}: split '{}' has no images", o.data, split));
     tensors[split + ".images"] = torch::stack(images);
@@ -78,24 +85,32 @@ int run_pack(const PackOptions& o) {
     fmt::print(stderr, "{}: {} images\n", split, images.size());
   }
   save_safetensors(o.out, tensors,
-                   {{"classes", nlohmann::json(labels.class_names).dump()},
-                    {"ignore_index", std::to_string(labels.ignore_index)},
+                   {{"task", tasks::task_description(task, options, fields).dump()},
+                    {"ignore_index", std::to_string(ignore_index)},
                     {"source", o.data}});
   fmt::print("{}\n", o.out);
   return 0;
 }
 #endif
 
-// A split of the packed file as batches: images in [0, 1], labels int64 at the input size.
+// A split of the packed file: images in [0, 1], label maps int64 at the input size.
 struct PackedSplit {
   torch::Tensor images, labels;
+  std::int64_t ignore_index = 255;
   std::int64_t size() const { return images.size(0); }
-  tasks::Batch batch(const std::vector<std::int64_t>& indices) const {
-    tasks::Batch b;
+  data::Sample sample(std::int64_t i) const {
+    data::Sample s{images[i].to(torch::kFloat).div(255), {}};
+    s.annotation.label_map = data::LabelMap{labels[i].to(torch::kInt64), ignore_index};
+    return s;
+  }
+  data::Batch batch(const std::vector<std::int64_t>& indices) const {
+    data::Batch b;
     std::vector<torch::Tensor> chosen;
     for (const auto i : indices) {
-      chosen.push_back(images[i].to(torch::kFloat).div(255));
-      b.targets.push_back(labels[i].to(torch::kInt64));
+      data::Sample s = sample(i);
+      chosen.push_back(s.image);
+      b.transforms.push_back(data::GeometricTransform::identity(s.image.size(1), s.image.size(2)));
+      b.annotations.push_back(std::move(s.annotation));
       b.names.push_back(fmt::format("#{}", i));
     }
     b.images = torch::stack(chosen);
@@ -105,8 +120,18 @@ struct PackedSplit {
 
 int run_train_bench(const TrainBenchOptions& o) {
   const TensorFile file = load_safetensors(o.packed);
+  std::int64_t ignore_index = 255;
+  nlohmann::json description;
+  try {
+    description = nlohmann::json::parse(file.meta("task"));
+    ignore_index = std::stoll(file.meta("ignore_index"));
+  } catch (const std::exception& e) {
+    throw InputError(fmt::format("{}: metadata 'task' / 'ignore_index' missing or invalid (pack it again with "
+                                 "'lidere bench pack'): {}",
+                                 o.packed, e.what()));
+  }
   const auto split = [&](const std::string& name) {
-    PackedSplit s{file.at(name + ".images"), file.at(name + ".labels")};
+    PackedSplit s{file.at(name + ".images"), file.at(name + ".labels"), ignore_index};
     if (s.images.dim() != 4 || s.images.size(1) != 3 || s.labels.dim() != 3 || s.labels.size(0) != s.images.size(0) ||
         s.labels.size(1) != s.images.size(2) || s.labels.size(2) != s.images.size(3)) {
       throw InputError(
@@ -115,13 +140,6 @@ int run_train_bench(const TrainBenchOptions& o) {
     return s;
   };
   const PackedSplit train_split = split("train"), val_split = split("val");
-  std::vector<std::string> class_names;
-  try {
-    class_names = nlohmann::json::parse(file.meta("classes")).get<std::vector<std::string>>();
-  } catch (const nlohmann::json::exception& e) {
-    throw InputError(fmt::format("{}: metadata 'classes' is not a JSON list of names: {}", o.packed, e.what()));
-  }
-  const std::int64_t ignore_index = std::stoll(file.meta("ignore_index"));
 
   train::TrainConfig config;
   config.data = o.packed;
@@ -139,40 +157,33 @@ int run_train_bench(const TrainBenchOptions& o) {
   config.augment = "none";
   config.validate();
 
-  const torch::Device device = train::parse_device(config.device);
-  const auto task = tasks::make_task({{"task", "seg"}, {"class_names", class_names}, {"ignore_index", ignore_index}});
+  const torch::Device device = inference::parse_device(config.device);
+  const auto task = tasks::make_task(description);
+  config.task = task->name();
   auto backbone = backbones::open_backbone(config.backbone, config.layers);
   backbone->to(device);
   const auto readout_config =
-      readout_config_for(*backbone, config.rows(), config.cols(), config.dim, config.heads, *task);
+      inference::readout_config_for(*backbone, config.rows(), config.cols(), config.dim, config.heads);
   torch::manual_seed(static_cast<std::int64_t>(config.seed));
-  readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, readout_config);
+  readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, readout_config, task->heads());
   readout.set_interp_backend(ops::parse_interp_backend(config.interp));
   readout.to(device);
 
   const std::int64_t n_train = train_split.size(), n_val = val_split.size();
-  train::BatchSource train_source{-1, n_train, [&](std::int64_t step) {
+  train::BatchSource train_source{n_train, [&](std::int64_t step) {
                                     std::vector<std::int64_t> idx;
                                     for (std::int64_t i = 0; i < config.batch; ++i)
                                       idx.push_back((step * config.batch + i) % n_train);
                                     return train_split.batch(idx);
                                   }};
-  train::BatchSource val_source{(n_val + config.batch - 1) / config.batch, n_val, [&](std::int64_t i) {
-                                  std::vector<std::int64_t> idx;
-                                  for (std::int64_t j = i * config.batch; j < std::min(n_val, (i + 1) * config.batch);
-                                       ++j)
-                                    idx.push_back(j);
-                                  return val_split.batch(idx);
-                                }};
+  const data::SampleSource val_source{n_val, [&](std::int64_t i) { return val_split.sample(i); },
+                                      [](std::int64_t i) { return fmt::format("#{}", i); }};
   const auto run = train::RunDir::create(config.project, "bench", config.name, /*exist_ok=*/false);
-  nlohmann::json meta = {{"task", task->describe()},
-                         {"readout", "lidere"},
-                         {"readout_config", readout::readout_config_to_json(readout_config)},
-                         {"backbone", {{"spec", config.backbone}, {"description", backbone->describe()}}},
-                         {"imgsz", config.imgsz},
-                         {"config", train::to_json(config)}};
-  train::Trainer trainer(config, readout, *task, feature_function(*backbone, config.rows(), config.cols()), run, meta,
-                         o.json ? train::ProgressMode::kQuiet : train::ProgressMode::kLines);
+  const nlohmann::json meta = inference::describe_run(
+      *task, readout, {{"spec", config.backbone}, {"description", backbone->describe()}}, config.imgsz,
+      train::to_json(config));
+  train::Trainer trainer(config, readout, *task, inference::feature_function(*backbone, config.rows(), config.cols()),
+                         run, meta, o.json ? ProgressMode::kQuiet : ProgressMode::kLines);
   const train::TrainSummary summary = trainer.run(train_source, val_source, nullptr);
   const nlohmann::json result = {{"interp", config.interp},
                                  {"device", config.device},
@@ -212,12 +223,13 @@ CommandAction add_bench_train(CLI::App& bench) {
 #if defined(LIDERE_WITH_OPENCV)
 CommandAction add_bench_pack(CLI::App& bench) {
   auto o = std::make_shared<PackOptions>();
-  CLI::App* cmd =
-      bench.add_subcommand("pack", "Pack a segmentation dataset's train and val splits into one .safetensors file");
+  CLI::App* cmd = bench.add_subcommand(
+      "pack", "Pack a dataset's train and val splits (label-map annotations) into one .safetensors file");
   cmd->add_option("--data", o->data, "Dataset folder or dataset config (docs/datasets.md)")->required();
+  cmd->add_option("--task", o->task, "Task whose data this is (default: the default task)");
   cmd->add_option("--imgsz", o->imgsz, "Input size: N or RxC (default 256)");
   cmd->add_option("--out", o->out, "Output .safetensors file")->required();
-  cmd->add_option("--ignore-index", o->ignore_index, "Label value left out (default: the dataset's)");
+  cmd->add_option("--set", o->sets, "A task option: --set task.KEY=VALUE (e.g. task.ignore_index=11)");
   cmd->add_option("--max-images", o->max_images, "At most N images per split (default all)");
   return [o] { return run_pack(*o); };
 }

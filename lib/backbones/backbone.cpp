@@ -1,6 +1,14 @@
 #include "backbones/backbone.h"
 
+#include <fmt/format.h>
+
+#include "core/errors.h"
+
 namespace lidere::backbones {
+
+void Backbone::enable_lora(std::int64_t, double) {
+  throw UsageError(fmt::format("LoRA adapters need a ViT backbone (DINOv2/DINOv3), not {}", describe()));
+}
 
 torch::Tensor resize_bicubic(const torch::Tensor& x, std::int64_t rows, std::int64_t cols, bool antialias) {
   if (x.size(2) == rows && x.size(3) == cols) return x;

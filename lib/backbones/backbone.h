@@ -4,19 +4,20 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/nn/module.h>
 
 #include <torch/types.h>
 
-#include "readout/grid.h"
+#include "core/grid_size.h"
 
 namespace lidere::backbones {
 
 struct FeatureShape {
   std::int64_t channels = 0;
-  readout::GridSize grid;
+  GridSize grid;
 };
 
 class Backbone {
@@ -35,6 +36,13 @@ class Backbone {
   virtual std::vector<torch::Tensor> weights() const = 0;
   // Moves the weights to `device`; features() then expects images there.
   virtual void to(torch::Device device) = 0;
+
+  // Parameters that training updates (e.g. LoRA adapters), by name; empty for a frozen backbone.
+  // Features of a backbone with trainable parameters must be computed with gradients and never
+  // cached.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> trainable_parameters() const { return {}; }
+  // Adds LoRA adapters (the paper's "+LoRA"); throws UsageError for a backbone that has none.
+  virtual void enable_lora(std::int64_t rank, double alpha);
 };
 
 // The official pre-processing plus extraction: images (B, 3, h, w) in [0, 1] of any size are

@@ -1,6 +1,7 @@
 #include "backbones/feature_cache.h"
 
 #include <filesystem>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -11,14 +12,21 @@
 namespace lidere::backbones {
 
 std::string backbone_fingerprint(const Backbone& backbone) {
+  std::set<const void*> trained;
+  for (const auto& [name, p] : backbone.trainable_parameters()) trained.insert(p.data_ptr());
   ContentHash hash;
   hash.update(backbone.describe());
-  for (const auto& w : backbone.weights()) hash.update(w);
+  for (const auto& w : backbone.weights()) {
+    if (!trained.count(w.data_ptr())) hash.update(w);
+  }
   return hash.hex();
 }
 
 CachedBackbone::CachedBackbone(std::unique_ptr<Backbone> inner, const std::string& cache_dir)
     : inner_(std::move(inner)), dir_((std::filesystem::path(cache_dir) / backbone_fingerprint(*inner_)).string()) {
+  if (!inner_->trainable_parameters().empty()) {
+    throw UsageError("the feature cache cannot serve a backbone that trains (its features change every step)");
+  }
   std::error_code error;
   std::filesystem::create_directories(dir_, error);
   if (error) throw InputError(fmt::format("{}: cannot create the feature cache folder ({})", dir_, error.message()));

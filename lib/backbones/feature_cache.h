@@ -18,11 +18,12 @@
 namespace lidere::backbones {
 
 // A hash of what a backbone computes: its description (architecture, feature layers) and all its
-// weights.
+// frozen weights (trainable ones, such as LoRA adapters, are what a checkpoint stores instead).
 std::string backbone_fingerprint(const Backbone& backbone);
 
 class CachedBackbone : public Backbone {
  public:
+  // Throws UsageError for a backbone with trainable parameters (its features change as it trains).
   CachedBackbone(std::unique_ptr<Backbone> inner, const std::string& cache_dir);
 
   std::string describe() const override { return inner_->describe() + " [feature cache]"; }

@@ -18,6 +18,7 @@ std::vector<int> default_vit_layers(std::int64_t depth) {
 
 VitBackbone::VitBackbone(LoadedVit vit, std::vector<int> layers) : vit_(std::move(vit)), layers_(std::move(layers)) {
   const auto depth = vit_.model->config().depth;
+  for (auto& p : vit_.model->parameters()) p.set_requires_grad(false);  // frozen until enable_lora()
   if (layers_.empty()) layers_ = default_vit_layers(depth);
   for (int layer : layers_) {
     if (layer < 0 || layer >= depth) {
@@ -35,6 +36,14 @@ std::int64_t VitBackbone::parameter_count() const {
   std::int64_t n = 0;
   for (const auto& p : vit_.model->parameters()) n += p.numel();
   return n;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> VitBackbone::trainable_parameters() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : vit_.model->named_parameters()) {
+    if (item.value().requires_grad()) out.emplace_back(item.key(), item.value());
+  }
+  return out;
 }
 
 FeatureShape VitBackbone::feature_shape(std::int64_t rows, std::int64_t cols) const {

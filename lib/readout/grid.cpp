@@ -2,11 +2,9 @@
 
 #include <cmath>
 
-#include <fmt/format.h>
+#include "ops/prior_mlp.h"
 
 namespace lidere::readout {
-
-std::string GridSize::str() const { return fmt::format("{}x{}", rows, cols); }
 
 torch::Tensor normalized_coordinates(GridSize grid, const torch::TensorOptions& options) {
   const torch::Tensor xs = torch::linspace(0, 1, grid.cols, options);
@@ -16,10 +14,7 @@ torch::Tensor normalized_coordinates(GridSize grid, const torch::TensorOptions& 
 }
 
 torch::Tensor pair_offsets(GridSize source, GridSize target, const torch::TensorOptions& options) {
-  const torch::Tensor src = normalized_coordinates(source, options);
-  const torch::Tensor tgt = normalized_coordinates(target, options);
-  const torch::Tensor diff = src.unsqueeze(1) - tgt.unsqueeze(0);  // (S, T, 2)
-  return torch::cat({diff, diff.pow(2)}, 2);
+  return ops::pair_offsets(normalized_coordinates(source, options), normalized_coordinates(target, options));
 }
 
 torch::Tensor sincos_encoding(GridSize grid, double scale, const torch::TensorOptions& options) {

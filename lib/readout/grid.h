@@ -6,16 +6,11 @@
 
 #include <torch/types.h>
 
+#include "core/grid_size.h"
+
 namespace lidere::readout {
 
-// A token grid of rows x cols; tokens are numbered row-major (token = row * cols + col).
-struct GridSize {
-  std::int64_t rows = 0;
-  std::int64_t cols = 0;
-  std::int64_t tokens() const { return rows * cols; }
-  bool operator==(const GridSize&) const = default;
-  std::string str() const;  // "rows x cols"
-};
+using lidere::GridSize;
 
 // (rows*cols, 2) coordinates [x, y] = [column, row], each normalised to [0, 1] per axis with both
 // ends included (torch.linspace(0, 1, n)), in token order.

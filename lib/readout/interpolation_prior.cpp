@@ -26,14 +26,10 @@ torch::Tensor InterpolationPriorImpl::evaluate(GridSize source, GridSize target)
   if (use_fused_kernel && ops::fused_prior_supported(weights)) {
     return ops::fused_interpolation_prior(grids.src, grids.tgt, weights);
   }
-  // The ATen path works on all S x T offsets at once (built on first use: the fused kernel forms
+  // The reference works on all S x T offsets at once (built on first use: the fused kernel forms
   // them per pair and needs only the two coordinate lists).
-  if (!grids.offsets.defined()) grids.offsets = pair_offsets(source, target, skip->weight.options());
-  const torch::Tensor& offsets = grids.offsets;
-  torch::Tensor hidden = torch::sin(net_in_->forward(offsets));
-  hidden = torch::sin(net_hidden_->forward(hidden));
-  const torch::Tensor prior = torch::exp(skip->forward(offsets)) + torch::exp(net_out_->forward(hidden));
-  return prior.permute({2, 0, 1});  // (S, T, heads) -> (heads, S, T)
+  if (!grids.offsets.defined()) grids.offsets = ops::pair_offsets(grids.src, grids.tgt);
+  return ops::interpolation_prior_reference(grids.offsets, weights);
 }
 
 InterpolationPriorImpl::CachedOffsets& InterpolationPriorImpl::offsets_for(GridSize source, GridSize target,

@@ -94,7 +94,7 @@ std::map<std::string, torch::Tensor> LiDeReMultiImpl::forward(const torch::Tenso
       throw UsageError(fmt::format("multi-head readout: embed_proj reads output '{}', which does "
                                    "not exist", config_.embed_source));
     }
-    outputs["class_logits"] = embed_proj->forward(it->second.select(2, 0).permute({0, 2, 3, 1}));
+    outputs[config_.embed_name] = embed_proj->forward(it->second.select(2, 0).permute({0, 2, 3, 1}));
   }
   return outputs;
 }

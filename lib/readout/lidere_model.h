@@ -74,14 +74,15 @@ struct MultiHeadConfig {
   std::vector<double> out_bias;                               // one per output
   std::int64_t embed_in = 0, embed_out = 0;                   // 0: no embed_proj
   std::string embed_source = "class_embeddings";              // head fed to embed_proj
+  std::string embed_name = "class_logits";                    // its output
 };
 
 class LiDeReMultiImpl : public torch::nn::Module {
  public:
   explicit LiDeReMultiImpl(MultiHeadConfig config);
 
-  // name -> (B, channels, 1, H, W) per head; plus "class_logits" (B, H, W, embed_out) when
-  // embed_proj exists.
+  // name -> (B, channels, 1, H, W) per head; plus embed_name ("class_logits", (B, H, W,
+  // embed_out)) when embed_proj exists.
   std::map<std::string, torch::Tensor> forward(const torch::Tensor& features);
 
   void to_device(torch::Device device, torch::ScalarType dtype);

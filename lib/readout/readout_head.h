@@ -1,16 +1,22 @@
-// The readout a task trains, chosen by kind: the LiDeRe readout, or the linear-probe baseline
-// (the same features through one 1x1 convolution, upsampled bilinearly to the same output size),
-// so that the two differ by one flag (--readout lidere|linear).
+// The readout a task trains: the LiDeRe readout, or the linear-probe baseline (the same features
+// through one 1x1 convolution, upsampled bilinearly to the same output size), so that the two
+// differ by one flag (--readout lidere|linear); with the heads a task asks for (head_layout.h): one
+// head is the plain readout (official LiDeRe names), several the multi-head readout (official
+// LiDeReMulti names: heads.<name>.*, embed_proj.*).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/moduledict.h>
+#include <torch/nn/modules/linear.h>
 
 #include "ops/interp_attention.h"
 #include "readout/config.h"
 #include "readout/conv_params.h"
+#include "readout/head_layout.h"
 
 namespace lidere::readout {
 
@@ -19,6 +25,9 @@ enum class ReadoutKind { kLiDeRe, kLinear };
 // "lidere" / "linear"; parse throws UsageError for anything else.
 ReadoutKind parse_readout_kind(const std::string& name);
 std::string readout_kind_name(ReadoutKind kind);
+
+// Named outputs, each (B, C, H, W) at the readout's output resolution.
+using Outputs = std::map<std::string, torch::Tensor>;
 
 // The linear probe: logits = W f + b per feature token, then bilinear (align_corners=False) to the
 // LiDeRe output grid (base grid x upsample factor). Parameters: proj.weight (classes, C, 1, 1),
@@ -36,13 +45,19 @@ TORCH_MODULE(LinearReadout);
 
 class ReadoutHead {
  public:
+  // `config` gives everything but the heads' channels and biases, which `layout` gives.
+  ReadoutHead(ReadoutKind kind, const ReadoutConfig& config, HeadLayout layout);
+  // One head named "logits" with config.classes channels and config.out_bias.
   ReadoutHead(ReadoutKind kind, const ReadoutConfig& config);
-  // features (B, C, Hf, Wf) -> logits (B, classes, H, W) at the output resolution.
-  torch::Tensor forward(const torch::Tensor& features);
+
+  // features (B, C, Hf, Wf) -> every output of the layout, (B, channels, H, W) each.
+  Outputs forward(const torch::Tensor& features);
   torch::nn::Module& module() { return *module_; }
   const torch::nn::Module& module() const { return *module_; }
   ReadoutKind kind() const { return kind_; }
+  // The configuration of a single head (classes = its channels); for several heads, the shared one.
   const ReadoutConfig& config() const { return config_; }
+  const HeadLayout& layout() const { return layout_; }
   void to(torch::Device device);
   // Which implementation the interpolation attention uses (LiDeRe readouts; no effect on linear);
   // kReference also computes the prior with ATen ops instead of the fused CUDA kernel.
@@ -51,6 +66,7 @@ class ReadoutHead {
  private:
   ReadoutKind kind_;
   ReadoutConfig config_;
+  HeadLayout layout_;
   std::shared_ptr<torch::nn::Module> module_;
 };
 

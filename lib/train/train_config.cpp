@@ -1,5 +1,8 @@
 #include "train/train_config.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -8,11 +11,11 @@
 
 namespace lidere::train {
 
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, data, train_split, val_split, ignore_index, balanced,
-                                                val_thresholds, backbone, layers, readout, imgsz, dim, heads,
-                                                iterations, epochs, batch, lr, weight_decay, warmup, schedule, amp,
-                                                augment, up_factor, p_blur, workers, cache, cache_dir, interp,
-                                                val_every, save_every, val_images, seed, device, project, name)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, task_options, data, train_split, val_split,
+                                                backbone, layers, readout, imgsz, dim, heads, iterations, epochs,
+                                                batch, lr, weight_decay, warmup, schedule, amp, augment, up_factor,
+                                                p_blur, rotation, workers, cache, cache_dir, interp, val_every,
+                                                save_every, val_images, seed, device, project, name)
 
 nlohmann::json to_json(const TrainConfig& config) {
   nlohmann::json j;
@@ -38,11 +41,30 @@ nlohmann::json normalise_imgsz(const nlohmann::json& value) {
   return value;
 }
 
+// Settings that became task options when tasks got their own (version 0.2).
+constexpr const char* kMovedToTasks[] = {"ignore_index", "balanced", "val_thresholds"};
+
 }  // namespace
 
-TrainConfig config_from_json(const nlohmann::json& json) {
+TrainConfig config_from_json(const nlohmann::json& json, const std::vector<std::string>& task_keys) {
+  if (!json.is_object()) throw UsageError("configuration: expected a JSON object");
   nlohmann::json j = json;
   if (j.contains("imgsz")) j["imgsz"] = normalise_imgsz(j["imgsz"]);
+  const nlohmann::json known = to_json(TrainConfig{});
+  for (const auto& [key, value] : json.items()) {
+    if (known.contains(key)) continue;
+    const bool moved = std::find(std::begin(kMovedToTasks), std::end(kMovedToTasks), key) != std::end(kMovedToTasks);
+    if (!moved) {
+      std::vector<std::string> keys;
+      for (const auto& item : known.items()) keys.push_back(item.key());
+      throw UsageError(fmt::format("configuration: no setting '{}' (settings: {})", key, fmt::join(keys, ", ")));
+    }
+    if (std::find(task_keys.begin(), task_keys.end(), key) != task_keys.end()) {
+      if (!j.contains("task_options")) j["task_options"] = nlohmann::json::object();
+      if (!j["task_options"].contains(key)) j["task_options"][key] = value;
+    }
+    j.erase(key);
+  }
   TrainConfig config;
   try {
     nlohmann::from_json(j, config);
@@ -52,16 +74,22 @@ TrainConfig config_from_json(const nlohmann::json& json) {
   return config;
 }
 
-void apply_overrides(TrainConfig& config, const std::vector<std::string>& assignments) {
+void apply_overrides(TrainConfig& config, const std::vector<std::string>& assignments,
+                     std::vector<std::string>* unclaimed) {
   nlohmann::json j = to_json(config);
   for (const auto& assignment : assignments) {
     const auto eq = assignment.find('=');
     if (eq == std::string::npos) throw UsageError(fmt::format("--set '{}': expected key=value", assignment));
     const std::string key = assignment.substr(0, eq), text = assignment.substr(eq + 1);
-    if (!j.contains(key)) {
+    if (!j.contains(key) || key == "task_options") {
+      if (unclaimed) {
+        unclaimed->push_back(assignment);
+        continue;
+      }
       std::vector<std::string> keys;
       for (const auto& item : j.items()) keys.push_back(item.key());
-      throw UsageError(fmt::format("--set {}: no such setting (settings: {})", key, fmt::join(keys, ", ")));
+      throw UsageError(fmt::format("--set {}: no such setting (settings: {}; a task's options: task.KEY=VALUE)", key,
+                                   fmt::join(keys, ", ")));
     }
     // JSON if it parses (numbers, booleans, lists), else the text itself.
     nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
@@ -92,8 +120,7 @@ void TrainConfig::validate() const {
   if (epochs < 0 || save_every < 0 || val_images < 0 || warmup < 0 || workers < 0) {
     throw UsageError("epochs, save_every, val_images, warmup and workers cannot be negative");
   }
-  if (task != "seg" && task != "boundary") throw UsageError(fmt::format("task '{}': use seg or boundary", task));
-  positive(val_thresholds, "val_thresholds");
+  if (!task_options.is_object()) throw UsageError("task_options must be a JSON object");
   if (!(lr > 0)) throw UsageError(fmt::format("lr must be positive (got {})", lr));
   if (weight_decay < 0) throw UsageError("weight_decay cannot be negative");
   if (augment != "standard" && augment != "hflip" && augment != "none") {
@@ -104,6 +131,7 @@ void TrainConfig::validate() const {
   if (schedule != "cosine" && schedule != "constant")
     throw UsageError(fmt::format("schedule '{}': use cosine or constant", schedule));
   if (up_factor < 1.0) throw UsageError("up_factor must be at least 1");
+  if (rotation < 0 || rotation > 180) throw UsageError("rotation must be in [0, 180] degrees");
   ops::parse_interp_backend(interp);  // throws UsageError naming the choices
 }
 

@@ -9,16 +9,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "inference/defaults.h"
+
 namespace lidere::train {
 
 struct TrainConfig {
   // what
-  std::string task = "seg";  // seg | boundary
-  std::string data;          // dataset folder or dataset config (.json)
+  std::string task;  // a registered task (tasks/registry.h); empty: the default task
+  // The task's own options (tasks/options.h), validated by the task: --set task.KEY=VALUE.
+  nlohmann::json task_options = nlohmann::json::object();
+  std::string data;  // dataset folder or dataset config (.json)
   std::string train_split = "train", val_split = "val";
-  std::int64_t ignore_index = -1;    // label value left out of loss and metrics (-1: dataset's)
-  bool balanced = false;             // boundary: class-balanced BCE instead of the official unweighted one
-  std::int64_t val_thresholds = 99;  // boundary: benchmark thresholds in validation
   std::string backbone = "efficientnet-lite0";
   std::vector<int> layers;                       // ViT blocks to concatenate (empty: official default)
   std::string readout = "lidere";                // lidere | linear
@@ -27,7 +28,7 @@ struct TrainConfig {
   // how long and how fast
   std::int64_t iterations = 1000;
   std::int64_t epochs = 0;  // > 0: overrides iterations (epochs x images / batch)
-  std::int64_t batch = 8;
+  std::int64_t batch = inference::kDefaultBatch;
   double lr = 1e-3, weight_decay = 0.0;
   std::int64_t warmup = 50;         // linear warm-up iterations (at most a tenth of the run)
   std::string schedule = "cosine";  // cosine | constant
@@ -35,7 +36,8 @@ struct TrainConfig {
   // data
   std::string augment = "hflip";         // standard | hflip | none
   double up_factor = 1.5, p_blur = 0.0;  // 'standard' augmentation
-  std::int64_t workers = 2;              // batches prepared ahead on worker threads
+  double rotation = 0.0;                 // random rotation of up to this many degrees (not with 'none')
+  std::int64_t workers = inference::kDefaultWorkers;  // batches prepared ahead on worker threads
   std::string cache = "auto";            // feature cache: auto (without random crops/colours) | on | off
   std::string cache_dir;                 // default: <project>/.cache/features
   // the interpolation attention's implementation: auto (the fastest exact path for the inputs and
@@ -46,7 +48,7 @@ struct TrainConfig {
   std::int64_t save_every = 0;   // write last.safetensors every N iterations (0: val_every)
   std::int64_t val_images = 0;   // validate on the first N images of the split (0: all)
   std::uint64_t seed = 0;
-  std::string device = "cpu";  // cpu | cuda | cuda:N
+  std::string device = inference::kDefaultDevice;  // cpu | cuda | cuda:N
   std::string project = "runs", name = "train";
 
   std::int64_t rows() const { return imgsz.at(0); }
@@ -56,9 +58,16 @@ struct TrainConfig {
 };
 
 nlohmann::json to_json(const TrainConfig& config);
-// Missing fields keep their defaults; a field of the wrong type is a UsageError naming it.
-TrainConfig config_from_json(const nlohmann::json& json);
-// Applies "key=value" overrides; an unknown key is a UsageError listing the known ones.
-void apply_overrides(TrainConfig& config, const std::vector<std::string>& assignments);
+// Missing fields keep their defaults; a field of the wrong type is a UsageError naming it, as is an
+// unknown field. Run folders written before tasks had their own options kept ignore_index,
+// balanced and val_thresholds at the top level: those move into task_options, where the task
+// (tasks/options.h) keeps what it knows (`task_keys`: its options and their aliases) and the rest,
+// which older versions wrote for every task, is dropped.
+TrainConfig config_from_json(const nlohmann::json& json, const std::vector<std::string>& task_keys = {});
+// Applies "key=value" overrides of settings (values are JSON where they parse, else text). A key
+// that is no setting (task options among them: task.KEY=VALUE, which the task validates) is a
+// UsageError listing the settings, unless `unclaimed` collects it.
+void apply_overrides(TrainConfig& config, const std::vector<std::string>& assignments,
+                     std::vector<std::string>* unclaimed = nullptr);
 
 }  // namespace lidere::train

@@ -1,7 +1,5 @@
 #include "train/trainer.h"
 
-#include "ops/interp_attention.h"
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,15 +9,16 @@
 
 #include <ATen/autocast_mode.h>
 #include <fmt/format.h>
-#include <torch/cuda.h>
-
 #include "core/errors.h"
+#include "core/prefetch.h"
 #include "core/state_dict.h"
+#include "inference/prediction.h"
 #include "train/optimizer.h"
-#include "train/prefetch.h"
 
 namespace lidere::train {
 namespace {
+
+constexpr const char* kBackbonePrefix = "backbone.";
 
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) { g_interrupted = true; }
@@ -60,42 +59,9 @@ class AutocastGuard {
 
 }  // namespace
 
-torch::Device parse_device(const std::string& text) {
-  if (text == "cpu") return torch::kCPU;
-  if (text == "cuda" || text.rfind("cuda:", 0) == 0) {
-    if (!torch::cuda::is_available())
-      throw UsageError(fmt::format("--device {}: this machine has no usable CUDA GPU", text));
-    const torch::Device device(text);
-    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count())) {
-      throw UsageError(fmt::format("--device {}: there are only {} CUDA devices", text, torch::cuda::device_count()));
-    }
-    return device;
-  }
-  throw UsageError(fmt::format("--device '{}': use cpu, cuda or cuda:N", text));
-}
-
-std::unique_ptr<tasks::Evaluator> evaluate(readout::ReadoutHead& readout, const tasks::Task& task,
-                                           const FeatureFunction& features, const BatchSource& data,
-                                           torch::Device device, ProgressMode progress_mode, int workers) {
-  torch::NoGradGuard no_grad;
-  const bool was_training = readout.module().is_training();
-  readout.module().eval();
-  auto evaluator = task.evaluator();
-  Prefetcher<tasks::Batch> batches(data.make, 0, data.count, workers);
-  Progress progress("eval", data.count, progress_mode, 0, "batch");
-  for (std::int64_t i = 0; i < data.count; ++i) {
-    const tasks::Batch batch = batches.next();
-    evaluator->add(readout.forward(features(batch.images.to(device))).to(torch::kFloat), batch);
-    progress.update(i + 1);
-  }
-  progress.finish();
-  readout.module().train(was_training);
-  ops::release_cached_state();  // training must not carry the inference-only exp(prior) cache
-  return evaluator;
-}
-
 Trainer::Trainer(const TrainConfig& config, readout::ReadoutHead& readout, const tasks::Task& task,
-                 FeatureFunction features, const RunDir& run, nlohmann::json checkpoint_meta, ProgressMode progress)
+                 FeatureFunction features, const RunDir& run, nlohmann::json checkpoint_meta, ProgressMode progress,
+                 NamedParameters backbone_parameters)
     : config_(config),
       readout_(readout),
       task_(task),
@@ -103,15 +69,31 @@ Trainer::Trainer(const TrainConfig& config, readout::ReadoutHead& readout, const
       run_(run),
       meta_(std::move(checkpoint_meta)),
       progress_(resolve_progress_mode(progress)),
-      device_(parse_device(config.device)) {}
+      device_(inference::parse_device(config.device)),
+      backbone_parameters_(std::move(backbone_parameters)) {}
+
+void Trainer::restore_backbone(const std::map<std::string, torch::Tensor>& saved, const std::string& path) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, p] : backbone_parameters_) {
+    const auto it = saved.find(name);
+    if (it == saved.end() || it->second.sizes() != p.sizes()) {
+      throw InputError(fmt::format("{}: trained backbone parameter '{}' is missing or has another shape", path, name));
+    }
+    p.copy_(it->second);
+  }
+  if (saved.size() != backbone_parameters_.size()) {
+    throw InputError(fmt::format("{}: the checkpoint holds {} trained backbone tensors, the backbone trains {}", path,
+                                 saved.size(), backbone_parameters_.size()));
+  }
+}
 
 void Trainer::log(const std::string& line) const {
   run_.log(line);
   if (progress_ != ProgressMode::kQuiet) fmt::print(stderr, "{}\n", line);
 }
 
-TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, const Checkpoint* resume,
-                          const std::function<void()>& on_validation) {
+TrainSummary Trainer::run(const BatchSource& train, const data::SampleSource& val,
+                          const inference::Checkpoint* resume, const std::function<void()>& on_validation) {
   using Clock = std::chrono::steady_clock;
   const auto started = Clock::now();
   const std::int64_t total = config_.iterations;
@@ -120,8 +102,10 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   AdamWOptions options;
   options.lr = config_.lr;
   options.weight_decay = config_.weight_decay;
-  std::vector<std::pair<std::string, torch::Tensor>> named;
+  // The readout's parameters under their own names, a trainable backbone's under "backbone.".
+  NamedParameters named;
   for (const auto& item : readout_.module().named_parameters()) named.emplace_back(item.key(), item.value());
+  for (const auto& [name, p] : backbone_parameters_) named.emplace_back(kBackbonePrefix + name, p);
   AdamW optimizer(named, options);
 
   TrainSummary summary;
@@ -132,6 +116,7 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   if (resume) {
     start = resume->meta.at("step").get<std::int64_t>();
     optimizer.load_state(resume->optimizer, run_.weights("last").string());
+    restore_backbone(resume->backbone, run_.weights("last").string());
     best = resume->meta.value("best", best);
     summary.best_step = resume->meta.value("best_step", std::int64_t{0});
     loss_sum = resume->meta.value("loss_sum", 0.0);
@@ -151,7 +136,7 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   // `evaluation`: the validation this checkpoint was chosen by (kept with it, so the run's report
   // is written from it instead of evaluating the checkpoint again).
   const auto save = [&](const std::string& which, std::int64_t step, const tasks::Evaluator* evaluation) {
-    Checkpoint checkpoint;
+    inference::Checkpoint checkpoint;
     checkpoint.meta = meta_;
     checkpoint.meta["step"] = step;
     checkpoint.meta["best"] = best;
@@ -164,7 +149,8 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
     }
     checkpoint.model = state_dict(readout_.module());
     checkpoint.optimizer = optimizer.state();
-    save_checkpoint(run_.weights(which).string(), checkpoint);
+    for (const auto& [name, p] : backbone_parameters_) checkpoint.backbone[name] = p;
+    inference::save_checkpoint(run_.weights(which).string(), checkpoint);
   };
 
   // A warm-up longer than a tenth of the run would leave little at the full rate: short runs
@@ -172,16 +158,28 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   const std::int64_t warmup = std::min(config_.warmup, total / 10);
   InterruptGuard interrupt;
   readout_.module().train();
-  Prefetcher<tasks::Batch> batches(train.make, start, total, static_cast<int>(config_.workers));
+  // Batches and their targets are built ahead on worker threads.
+  const auto make_batch = [&](std::int64_t step) {
+    data::Batch batch = train.make(step);
+    task_.build_targets(batch);
+    return batch;
+  };
+  Prefetcher<data::Batch> batches(make_batch, start, total, static_cast<int>(config_.workers));
+  inference::LoopSettings validation;
+  validation.batch = config_.batch;
+  validation.workers = static_cast<int>(config_.workers);
+  validation.limit = config_.val_images;
+  const inference::ModelView model{readout_, task_, features_, device_, config_.rows(), config_.cols()};
   Progress progress("train", total, progress_, start);
   double last_loss = 0.0, lr = 0.0;
   const double previous_seconds = resume ? resume->meta.value("seconds", 0.0) : 0.0;
   for (std::int64_t step = start; step < total; ++step) {
-    const tasks::Batch batch = batches.next();
+    const data::Batch batch = batches.next();
     lr = scheduled_lr(config_.lr, step, total, warmup, config_.schedule);
     torch::Tensor features;
     {
-      torch::NoGradGuard no_grad;  // the backbone is frozen
+      // A frozen backbone needs no graph; a trainable part (LoRA) gets its gradients through it.
+      torch::AutoGradMode grad(!backbone_parameters_.empty());
       features = features_(batch.images.to(device_));
     }
     optimizer.zero_grad();
@@ -205,8 +203,7 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
 
     const bool stopping = InterruptGuard::requested();
     if (done % config_.val_every == 0 || done == total) {
-      const auto evaluator =
-          evaluate(readout_, task_, features_, val, device_, ProgressMode::kQuiet, static_cast<int>(config_.workers));
+      const auto evaluator = inference::evaluate(model, val, validation);
       summary.final_metrics = evaluator->metrics();
       const double epoch =
           static_cast<double>(done * config_.batch) / static_cast<double>(std::max<std::int64_t>(1, train.images));
@@ -251,7 +248,7 @@ TrainSummary Trainer::run(const BatchSource& train, const BatchSource& val, cons
   summary.seconds = std::chrono::duration<double>(Clock::now() - started).count();
   if (summary.best_metrics.values.empty() && resume) {
     // The best checkpoint came from before the interruption: report what it recorded.
-    const Checkpoint best_checkpoint = load_checkpoint(run_.weights("best").string());
+    const inference::Checkpoint best_checkpoint = inference::load_checkpoint(run_.weights("best").string());
     summary.best_metrics.values = best_checkpoint.meta.at("metrics").get<std::vector<std::pair<std::string, double>>>();
   }
   return summary;

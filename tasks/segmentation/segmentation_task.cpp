@@ -10,6 +10,26 @@
 
 namespace lidere::tasks {
 
+const OptionTable& segmentation_options() {
+  static const OptionTable table = {
+      OptionSpec("ignore_index", -1,
+                 "label value left out of the loss and the metrics (-1: the dataset's, 255 unless its config "
+                 "says otherwise)")
+          .on_command_line("--ignore-index", kTrainCommand | kEvalCommand)
+          .carried_by_checkpoints(),
+  };
+  return table;
+}
+
+std::unique_ptr<Task> make_segmentation_task(const nlohmann::json& description) {
+  SegmentationSpec spec;
+  spec.class_names = description.at("class_names").get<std::vector<std::string>>();
+  const nlohmann::json options = resolve_options(segmentation_options(), description, "seg", {"class_names"});
+  const auto ignore = options.at("ignore_index").get<std::int64_t>();
+  spec.ignore_index = ignore >= 0 ? ignore : 255;
+  return std::make_unique<SegmentationTask>(std::move(spec));
+}
+
 SegmentationTask::SegmentationTask(SegmentationSpec spec) : spec_(std::move(spec)) {
   if (spec_.classes() < 1) throw UsageError("a segmentation task needs at least one class");
 }
@@ -19,8 +39,22 @@ torch::Tensor upsample_logits(const torch::Tensor& logits, std::int64_t rows, st
   return at::upsample_bilinear2d(logits, {rows, cols}, /*align_corners=*/false);
 }
 
-torch::Tensor SegmentationTask::loss(const torch::Tensor& logits, const Batch& batch) const {
-  const torch::Tensor labels = torch::stack(batch.targets).to(logits.device());
+readout::HeadLayout SegmentationTask::heads() const { return {{{"logits", spec_.classes(), 0.0}}, {}}; }
+
+void SegmentationTask::build_targets(data::Batch& batch) const {
+  const std::int64_t rows = batch.images.size(2), cols = batch.images.size(3);
+  std::vector<torch::Tensor> labels;
+  for (std::int64_t i = 0; i < batch.size(); ++i) {
+    const auto& annotation = batch.annotations[static_cast<std::size_t>(i)];
+    if (!annotation.label_map) throw InputError(batch.names[static_cast<std::size_t>(i)] + ": no label map");
+    labels.push_back(annotation.label_map->transformed(batch.transforms[static_cast<std::size_t>(i)], rows, cols).classes);
+  }
+  batch.targets["labels"] = torch::stack(labels);
+}
+
+torch::Tensor SegmentationTask::loss(const Outputs& outputs, const data::Batch& batch) const {
+  const torch::Tensor& logits = outputs.at("logits");
+  const torch::Tensor labels = batch.targets.at("labels").to(logits.device());
   // Nearest-neighbour downsampling of the labels to the output grid, as F.interpolate(mode=
   // 'nearest') does in the official code (source index = floor(target index * in / out)).
   const torch::Tensor small =
@@ -35,6 +69,10 @@ torch::Tensor SegmentationTask::loss(const torch::Tensor& logits, const Batch& b
                           F::CrossEntropyFuncOptions().ignore_index(spec_.ignore_index));
 }
 
+Outputs SegmentationTask::results(const Outputs& outputs, std::int64_t rows, std::int64_t cols) const {
+  return {{"logits", upsample_logits(outputs.at("logits").to(torch::kFloat), rows, cols)[0]}};
+}
+
 std::unique_ptr<Evaluator> SegmentationTask::evaluator() const {
   return std::make_unique<SegmentationEvaluator>(spec_);
 }
@@ -46,13 +84,14 @@ nlohmann::json SegmentationTask::describe() const {
 SegmentationEvaluator::SegmentationEvaluator(SegmentationSpec spec)
     : spec_(std::move(spec)), confusion_(torch::zeros({spec_.classes(), spec_.classes()}, torch::kLong)) {}
 
-void SegmentationEvaluator::add(const torch::Tensor& logits, const Batch& batch) {
-  for (std::int64_t i = 0; i < batch.size(); ++i) {
-    const torch::Tensor& label = batch.targets[static_cast<std::size_t>(i)];
-    const torch::Tensor scores =
-        upsample_logits(logits.slice(0, i, i + 1).to(torch::kFloat), label.size(0), label.size(1));
-    add_prediction(scores[0].argmax(0).cpu(), label);
+void SegmentationEvaluator::add(const Outputs& results, const data::Annotation& truth) {
+  if (!truth.label_map) throw InputError("segmentation evaluation: the annotation has no label map");
+  const torch::Tensor& label = truth.label_map->classes;
+  const torch::Tensor& scores = results.at("logits");
+  if (scores.size(1) != label.size(0) || scores.size(2) != label.size(1)) {
+    throw InputError("segmentation evaluation: the results and the label differ in size");
   }
+  add_prediction(scores.argmax(0).cpu(), label);
 }
 
 void SegmentationEvaluator::add_prediction(const torch::Tensor& predicted, const torch::Tensor& label) {

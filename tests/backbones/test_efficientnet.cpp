@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "backbones/efficientnet.h"
+#include "backbones/registry.h"
 #include "core/errors.h"
 #include "core/tensor_file.h"
 #include "test_common.h"
@@ -19,7 +20,16 @@ namespace {
 
 using lidere::backbones::EfficientNetBackbone;
 
-bool have_weights() { return std::filesystem::exists(LIDERE_EFFNET_WEIGHTS); }
+// The default backbone's weights as lidere finds them (the venv's copy, or LIDERE_EFFNET_LITE0_WEIGHTS).
+std::string weights() {
+  try {
+    return lidere::backbones::default_efficientnet_weights();
+  } catch (const lidere::InputError&) {
+    return "";
+  }
+}
+
+bool have_weights() { return !weights().empty(); }
 
 #ifdef LIDERE_WITH_OPENCV
 // Centre square of 224/256 of the shorter side, resized to 224 (the TF evaluation crop).
@@ -34,15 +44,12 @@ torch::Tensor center_crop_224(const torch::Tensor& image) {
 
 CATCH_TEST_CASE("EfficientNet-Lite0 ImageNet weights recognise the animals in BSDS500 photos", "[pretrained]") {
 #ifndef LIDERE_WITH_OPENCV
-  CATCH_WARN("skipped: built without OpenCV");
-  return;
+  LIDERE_SKIP("built without OpenCV (the LibTorch-only build reads no images)");
 #else
   const auto images = lidere::testing::shared_dir() / "datasets/bsds500/images";
-  if (!have_weights() || !std::filesystem::is_directory(images)) {
-    CATCH_WARN("skipped: no EfficientNet-Lite0 weights (scripts/bootstrap.sh) or no BSDS500 images");
-    return;
-  }
-  EfficientNetBackbone backbone(LIDERE_EFFNET_WEIGHTS);
+  LIDERE_REQUIRE_AVAILABLE(have_weights(), "the EfficientNet-Lite0 weights (scripts/bootstrap.sh)");
+  LIDERE_REQUIRE_AVAILABLE(std::filesystem::is_directory(images), "BSDS500 (../shared/datasets/bsds500)");
+  EfficientNetBackbone backbone(weights());
   struct Case {
     const char* image;
     int imagenet_class;
@@ -65,14 +72,11 @@ CATCH_TEST_CASE("EfficientNet-Lite0 ImageNet weights recognise the animals in BS
 }
 
 CATCH_TEST_CASE("EfficientNet-Lite0 multi-stage features", "[pretrained]") {
-  if (!have_weights()) {
-    CATCH_WARN("skipped: no EfficientNet-Lite0 weights (run scripts/bootstrap.sh)");
-    return;
-  }
-  EfficientNetBackbone backbone(LIDERE_EFFNET_WEIGHTS);
+  LIDERE_REQUIRE_AVAILABLE(have_weights(), "the EfficientNet-Lite0 weights (scripts/bootstrap.sh)");
+  EfficientNetBackbone backbone(weights());
   const auto shape = backbone.feature_shape(256, 384);
   CATCH_REQUIRE(shape.channels == 40 + 112 + 320);
-  CATCH_REQUIRE(shape.grid == lidere::readout::GridSize{16, 24});
+  CATCH_REQUIRE(shape.grid == lidere::GridSize{16, 24});
   torch::NoGradGuard no_grad;
   const torch::Tensor features = backbone.features(torch::rand({2, 3, 256, 384}));
   CATCH_REQUIRE(features.sizes() == torch::IntArrayRef({2, 472, 16, 24}));
@@ -84,17 +88,15 @@ CATCH_TEST_CASE("EfficientNet-Lite0 multi-stage features", "[pretrained]") {
 
 CATCH_TEST_CASE("EfficientNet-Lite0 matches the reference PyTorch implementation", "[parity]") {
   const std::string probe = fmt::format("\"{}\" -c \"import efficientnet_lite_pytorch\" 2>/dev/null", lidere::testing::python());
-  if (!have_weights() || std::system(probe.c_str()) != 0) {
-    CATCH_WARN("skipped: efficientnet-lite-pytorch or the weights are not installed (run scripts/bootstrap.sh)");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(have_weights(), "the EfficientNet-Lite0 weights (scripts/bootstrap.sh)");
+  LIDERE_REQUIRE_AVAILABLE(std::system(probe.c_str()) == 0, "python with efficientnet-lite-pytorch (the reference)");
   const auto out = lidere::testing::scratch_dir("effnet") / "reference.safetensors";
   const auto script = std::filesystem::path(LIDERE_SOURCE_DIR) / "tests/backbones/make_efficientnet_reference.py";
   CATCH_REQUIRE(std::system(fmt::format("\"{}\" \"{}\" \"{}\" > /dev/null 2>&1", lidere::testing::python(),
                                         script.string(), out.string())
                                 .c_str()) == 0);
   const auto reference = lidere::load_safetensors(out.string());
-  EfficientNetBackbone backbone(LIDERE_EFFNET_WEIGHTS);
+  EfficientNetBackbone backbone(weights());
   torch::NoGradGuard no_grad;
   const torch::Tensor pixels = reference.at("pixels");
   using lidere::testing::relative_error;

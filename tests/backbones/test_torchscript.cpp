@@ -28,7 +28,7 @@ CATCH_TEST_CASE("TorchScript backbones: scripted and traced modules give the con
     const auto backbone = lidere::backbones::open_backbone((dir / file).string());
     const auto shape = backbone->feature_shape(64, 96);
     CATCH_REQUIRE(shape.channels == 32);
-    CATCH_REQUIRE(shape.grid == lidere::readout::GridSize{4, 6});
+    CATCH_REQUIRE(shape.grid == lidere::GridSize{4, 6});
     CATCH_REQUIRE(backbone->stride() == 16);
     const torch::Tensor features = backbone->features(reference.at("images"));
     CATCH_REQUIRE((features - reference.at("features")).abs().max().item<double>() < 1e-5);

@@ -23,22 +23,29 @@ constexpr double kTolerance = 1e-4;  // float32, relative to the reference's lar
 
 using lidere::testing::relative_error;
 
-// Writes the reference models once per test run. Empty when the test environment has no
-// transformers (a skip); a script that fails otherwise fails the test with its log.
+// The reference models, written once per build folder and script version (every test case runs
+// in its own process). Empty when the test environment has no transformers (a skip); a script
+// that fails otherwise fails the test with its log.
 fs::path references() {
   static const fs::path dir = [] {
-    const std::string probe = fmt::format("\"{}\" -c \"import transformers\" 2>/dev/null", lidere::testing::python());
+    const fs::path versions = lidere::testing::scratch_dir("vit_versions") / "versions.txt";
+    const std::string probe =
+        fmt::format("\"{}\" -c \"import torch, transformers; print(torch.__version__, transformers.__version__)\" > \"{}\" 2>/dev/null",
+                    lidere::testing::python(), versions.string());
     if (std::system(probe.c_str()) != 0) return fs::path();
-    const fs::path out = lidere::testing::scratch_dir("vit_references");
+    std::ifstream in(versions);
+    const std::string installed((std::istreambuf_iterator<char>(in)), {});
     const fs::path script = fs::path(LIDERE_SOURCE_DIR) / "tests/backbones/make_vit_references.py";
-    const std::string command = fmt::format("\"{}\" \"{}\" \"{}\" > \"{}/log.txt\" 2>&1", lidere::testing::python(),
-                                            script.string(), out.string(), out.string());
-    if (std::system(command.c_str()) != 0) {
-      std::ifstream log(out / "log.txt");
-      const std::string text((std::istreambuf_iterator<char>(log)), {});
-      throw std::runtime_error("make_vit_references.py failed:\n" + text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
-    }
-    return out;
+    return lidere::testing::cached_output("vit_references", script, installed, [&](const fs::path& out) {
+      const std::string command = fmt::format("\"{}\" \"{}\" \"{}\" > \"{}/log.txt\" 2>&1", lidere::testing::python(),
+                                              script.string(), out.string(), out.string());
+      if (std::system(command.c_str()) != 0) {
+        std::ifstream log(out / "log.txt");
+        const std::string text((std::istreambuf_iterator<char>(log)), {});
+        throw std::runtime_error("make_vit_references.py failed:\n" +
+                                 text.substr(text.size() > 2000 ? text.size() - 2000 : 0));
+      }
+    });
   }();
   return dir;
 }
@@ -47,10 +54,7 @@ fs::path references() {
 
 CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden state by hidden state", "[parity]") {
   const fs::path refs = references();
-  if (refs.empty()) {
-    CATCH_WARN("skipped: python with transformers not available (run scripts/bootstrap.sh)");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers (the reference)");
   for (const char* name : {"dinov3_vits16", "dinov3_vitb16_nonsquare", "dinov3_vitsplus16_gated", "dinov2_vits14",
                            "dinov2_vits14_reg_nonsquare", "dinov2_swiglu"}) {
     CATCH_SECTION(name) {
@@ -90,10 +94,7 @@ CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden s
 
 CATCH_TEST_CASE("timm's DINOv3 layout loads through the key mapping, hyperparameters from the shapes", "[parity]") {
   const fs::path refs = references();
-  if (refs.empty()) {
-    CATCH_WARN("skipped: python with transformers not available");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers (the reference)");
   for (const char* name : {"dinov3_vits16", "dinov3_vitsplus16_gated"}) {
     CATCH_INFO(name);
     const auto reference = lidere::load_safetensors((refs / name / "reference.safetensors").string());
@@ -107,10 +108,7 @@ CATCH_TEST_CASE("timm's DINOv3 layout loads through the key mapping, hyperparame
 
 CATCH_TEST_CASE("backbone errors name the problem", "[parity]") {
   const fs::path refs = references();
-  if (refs.empty()) {
-    CATCH_WARN("skipped: python with transformers not available");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers (the reference)");
   using lidere::InputError;
   using lidere::testing::thrown_message;
   const auto scratch = lidere::testing::scratch_dir("vit_errors");

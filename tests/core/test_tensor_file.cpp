@@ -58,10 +58,7 @@ class Evil:
 torch.save({{'x': Evil()}}, '{6}')
 )", p("plain.pth"), p("wrapped.pth"), p("legacy.pth"), p("bad.pth"), p("param.pth"), p("reference.safetensors"),
                                                  p("evil.pth")));
-  if (!have_torch) {
-    CATCH_WARN("python with torch and safetensors not available: skipping .pth tests (run scripts/bootstrap.sh)");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(have_torch, "python with torch and safetensors (scripts/bootstrap.sh)");
   const auto reference = lidere::load_safetensors(p("reference.safetensors"));
   for (const auto& path : {p("plain.pth"), p("wrapped.pth")}) {
     CATCH_INFO(path);
@@ -89,16 +86,13 @@ torch.save({{'x': Evil()}}, '{6}')
 CATCH_TEST_CASE("damaged .pth files never crash the reader", "[unit]") {
   const auto dir = lidere::testing::scratch_dir("pth_fuzz");
   const auto legacy = (dir / "legacy.pth").string(), zip = (dir / "zip.pth").string();
-  if (!run_python(fmt::format(R"(
+  LIDERE_REQUIRE_AVAILABLE(run_python(fmt::format(R"(
 import torch
 sd = torch.nn.Linear(3, 4).state_dict()
 sd['t'] = torch.randn(3, 5).t()
 torch.save(sd, '{0}', _use_new_zipfile_serialization=False)
 torch.save(sd, '{1}')
-)", legacy, zip))) {
-    CATCH_WARN("python with torch not available: skipping");
-    return;
-  }
+)", legacy, zip)), "python with torch (scripts/bootstrap.sh)");
   std::mt19937 rng(11);
   int refused = 0, loaded = 0;
   for (const auto& source : {legacy, zip}) {

@@ -7,6 +7,7 @@
 
 #include "core/errors.h"
 #include "datasets/boundary_dataset.h"
+#include "tasks/boundary/boundary_task.h"
 #include "test_common.h"
 
 namespace fs = std::filesystem;
@@ -39,10 +40,7 @@ fs::path small_copy(const std::string& name, int train, int val) {
 }  // namespace
 
 CATCH_TEST_CASE("boundary dataset: BSDS500 splits pair every image with its ground truth", "[unit]") {
-  if (!fs::is_directory(bsds_root() / "groundTruth/val")) {
-    CATCH_WARN("skipped: no BSDS500 in the shared folder");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bsds_root() / "groundTruth/val"), "BSDS500 (../shared/datasets/bsds500)");
   const auto train = open_boundary_dataset(bsds_root().string(), "train");
   const auto val = open_boundary_dataset(bsds_root().string(), "val");
   CATCH_CHECK(train.samples.size() == 200);
@@ -58,7 +56,7 @@ CATCH_TEST_CASE("boundary dataset: BSDS500 splits pair every image with its grou
 }
 
 CATCH_TEST_CASE("boundary dataset: a missing image or ground truth, or a size mismatch, is named", "[unit]") {
-  if (!fs::is_directory(bsds_root() / "groundTruth/val")) return;
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bsds_root() / "groundTruth/val"), "BSDS500 (../shared/datasets/bsds500)");
   fs::path dir = small_copy("bsds_missing", 2, 1);
   const fs::path gt = *fs::directory_iterator(dir / "groundTruth/train");
   fs::remove(dir / "images/train" / (gt.stem().string() + ".jpg"));
@@ -87,19 +85,22 @@ CATCH_TEST_CASE("boundary dataset: a missing image or ground truth, or a size mi
 }
 
 CATCH_TEST_CASE("boundary loader: soft targets at the target size, annotators for evaluation", "[unit]") {
-  if (!fs::is_directory(bsds_root() / "groundTruth/val")) return;
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bsds_root() / "groundTruth/val"), "BSDS500 (../shared/datasets/bsds500)");
   const fs::path dir = small_copy("bsds_loader", 3, 2);
   auto train = open_boundary_dataset(dir.string(), "train");
   const std::int64_t side = validate_boundary_samples(train.samples, "train");
   CATCH_CHECK(side == 481);
-  LoaderSettings settings;
+  lidere::data::LoaderSettings settings;
   settings.rows = settings.cols = 64;
-  settings.target_rows = settings.target_cols = side;
   settings.batch = 2;
   const BoundaryLoader loader(train.samples, settings);
-  const auto batch = loader.training_batch(0);
+  auto batch = loader.training_batch(0);
   CATCH_CHECK(batch.images.sizes() == torch::IntArrayRef({2, 3, 64, 64}));
-  for (const auto& t : batch.targets) {
+  // The task builds the soft targets, at no less than the data's largest side.
+  lidere::tasks::BoundarySpec spec;
+  spec.target_side = side;
+  lidere::tasks::BoundaryTask(spec).build_targets(batch);
+  for (const auto& t : batch.targets.at("soft").unbind(0)) {
     CATCH_CHECK(t.sizes() == torch::IntArrayRef({481, 481}));
     CATCH_CHECK(t.scalar_type() == torch::kFloat);
     CATCH_CHECK(t.min().item<float>() >= 0);
@@ -108,7 +109,7 @@ CATCH_TEST_CASE("boundary loader: soft targets at the target size, annotators fo
   }
   const auto eval = loader.evaluation_batch(1);
   CATCH_CHECK(eval.size() == 1);  // 3 images in batches of 2
-  const torch::Tensor& a = eval.targets[0];
+  const torch::Tensor& a = eval.annotations[0].annotator_maps->maps;
   CATCH_CHECK(a.dim() == 3);
   CATCH_CHECK(a.scalar_type() == torch::kUInt8);
   CATCH_CHECK((a.size(0) >= 4 && a.size(0) <= 9));

@@ -10,7 +10,7 @@
 #include "core/errors.h"
 #include "core/plot.h"
 #include "core/rng.h"
-#include "datasets/augment.h"
+#include "data/augment.h"
 #include "datasets/dataset_config.h"
 #include "datasets/label_png.h"
 #include "datasets/segmentation_loader.h"
@@ -21,6 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace lidere;
 using namespace lidere::datasets;
+using namespace lidere::data;
 using Catch::Matchers::Contains;
 using lidere::testing::thrown_message;
 
@@ -98,11 +99,12 @@ CATCH_TEST_CASE("training batches: a pure function of (seed, step); every epoch 
   CATCH_CHECK(torch::equal(later.images, again.images));
   CATCH_CHECK(later.names == again.names);
   CATCH_CHECK(first.images.sizes() == torch::IntArrayRef({5, 3, 8, 8}));
-  CATCH_CHECK(first.targets[0].sizes() == torch::IntArrayRef({8, 8}));
+  CATCH_CHECK(first.annotations[0].label_map->transformed(first.transforms[0], 8, 8).classes.sizes() ==
+              torch::IntArrayRef({8, 8}));
   CATCH_CHECK(std::set<std::string>(first.names.begin(), first.names.end()).size() == 5);
   CATCH_CHECK(first.names != loader.training_batch(1).names);  // a new permutation per epoch (almost surely)
   const auto eval = loader.evaluation_batch(0);
-  CATCH_CHECK(eval.targets[0].sizes() == torch::IntArrayRef({16, 20}));  // labels at their own size
+  CATCH_CHECK(eval.annotations[0].label_map->classes.sizes() == torch::IntArrayRef({16, 20}));  // labels at their own size
   CATCH_CHECK(loader.evaluation_batches(3) == 1);
 }
 
@@ -115,7 +117,7 @@ CATCH_TEST_CASE("augmentations keep image and label aligned and are reproducible
     int changed = 0;
     for (std::uint64_t seed = 0; seed < 40; ++seed) {
       torch::Tensor a = image.clone(), b = label.clone(), a2 = image.clone(), b2 = label.clone();
-      AugmentSettings settings{mode, 1.5, 0.0, 255};
+      AugmentSettings settings{mode, 1.5, 0.0};
       Rng rng(seed), rng2(seed);
       augment(a, b, settings, rng);
       augment(a2, b2, settings, rng2);
@@ -139,6 +141,6 @@ CATCH_TEST_CASE("augmentations keep image and label aligned and are reproducible
   }
   torch::Tensor a = image.clone(), b = label.clone();
   Rng rng(1);
-  augment(a, b, {"none", 1.5, 0.0, 255}, rng);
+  augment(a, b, {"none", 1.5, 0.0}, rng);
   CATCH_CHECK(torch::equal(b, label));
 }

@@ -62,10 +62,7 @@ CATCH_TEST_CASE("label PNGs: grayscale, palette (indices, not colours), 4- and 1
 
 CATCH_TEST_CASE("CamVid list files resolve and validate; a wrong ignore index is reported by value", "[unit]") {
   const auto camvid = lidere::testing::shared_dir() / "datasets/camvid";
-  if (!fs::is_directory(camvid)) {
-    CATCH_WARN("skipped: no CamVid in the shared folder");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(camvid), "CamVid (../shared/datasets/camvid)");
   auto samples = samples_from_list((camvid / "val.txt").string());
   CATCH_REQUIRE(samples.size() == 101);
   samples.resize(12);

@@ -11,10 +11,8 @@
 CATCH_TEST_CASE("the readout reproduces every official golden file", "[golden]") {
   const auto shared = lidere::testing::shared_dir();
   const auto golden_dir = shared / "golden";
-  if (shared.empty() || !std::filesystem::is_directory(golden_dir)) {
-    CATCH_WARN("skipped: no golden folder (set LIDERE_SHARED_DIR)");
-    return;
-  }
+  LIDERE_REQUIRE_AVAILABLE(!shared.empty() && std::filesystem::is_directory(golden_dir),
+                           "the golden folder (../shared/golden, or LIDERE_SHARED_DIR)");
   std::vector<std::filesystem::path> files;
   for (const auto& entry : std::filesystem::directory_iterator(golden_dir)) {
     if (entry.path().extension() == ".safetensors") files.push_back(entry.path());

@@ -19,13 +19,18 @@ using lidere::ops::InterpBackend;
 
 namespace {
 
-bool gpu_available() {
-  if (!lidere::ops::cuda_kernels_compiled() || !torch::cuda::is_available()) {
-    CATCH_WARN("skipped: " << (lidere::ops::cuda_kernels_compiled() ? "no CUDA device" : "built without CUDA kernels"));
-    return false;
-  }
-  return true;
+// Why the CUDA tests cannot run here, or empty when they can.
+std::string no_gpu_reason() {
+  if (!lidere::ops::cuda_kernels_compiled()) return "built without CUDA kernels";
+  if (!torch::cuda::is_available()) return "no CUDA device";
+  return "";
 }
+
+// A GPU is the one thing that may be missing even under CI.
+#define REQUIRE_GPU()                                                \
+  do {                                                               \
+    if (const std::string why = no_gpu_reason(); !why.empty()) LIDERE_SKIP(why); \
+  } while (false)
 
 struct Case {
   int64_t B, H, S, T, Dk, Dv;
@@ -66,7 +71,7 @@ const char* kNames[] = {"output", "grad prior", "grad q", "grad k", "grad v"};
 }  // namespace
 
 CATCH_TEST_CASE("CUDA kernels equal the reference in float64, outputs and gradients", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
   torch::manual_seed(11);
   const std::vector<Case> cases = {
       {1, 1, 1, 1, 2, 16, 0},      {2, 8, 63, 65, 2, 16, 0},   {2, 8, 63, 65, 2, 16, 1}, {2, 8, 63, 65, 2, 16, 2},
@@ -94,7 +99,7 @@ CATCH_TEST_CASE("CUDA kernels equal the reference in float64, outputs and gradie
 }
 
 CATCH_TEST_CASE("CUDA kernels in float32 err at most twice as much as the reference (against float64)", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
   torch::manual_seed(12);
   for (const Case& c : {Case{4, 8, 256, 1024, 2, 16, 0}, Case{4, 8, 256, 1024, 2, 16, 1},
                         Case{3, 8, 256, 1024, 8, 8, 2}, Case{2, 4, 200, 300, 3, 5, 1}}) {
@@ -122,7 +127,7 @@ CATCH_TEST_CASE("CUDA kernels in float32 err at most twice as much as the refere
 }
 
 CATCH_TEST_CASE("CUDA kernels take bfloat16 inputs and compute in float32", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
   torch::manual_seed(13);
   for (const int q_form : {0, 1}) {
     const Case c{4, 8, 256, 1024, 2, 16, q_form};
@@ -142,7 +147,7 @@ CATCH_TEST_CASE("CUDA kernels take bfloat16 inputs and compute in float32", "[cu
 }
 
 CATCH_TEST_CASE("CUDA gradients are deterministic", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
   torch::manual_seed(14);
   const Case c{8, 8, 256, 1024, 2, 16, 0};
   const auto inputs = make_inputs(c);
@@ -158,7 +163,7 @@ CATCH_TEST_CASE("CUDA gradients are deterministic", "[cuda]") {
 }
 
 CATCH_TEST_CASE("CUDA paths never hold a (B, H, S, T) tensor", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
 #ifdef LIDERE_WITH_CUDA
   torch::manual_seed(15);
   const Case c{32, 8, 1024, 4096, 2, 16, 0};  // the 512 px shapes
@@ -205,7 +210,7 @@ std::vector<torch::Tensor> prior_and_gradients(lidere::readout::InterpolationPri
 }  // namespace
 
 CATCH_TEST_CASE("fused interpolation prior equals the ATen formulation, values and weight gradients", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
   torch::manual_seed(16);
   using lidere::readout::GridSize;
   struct PriorCase {
@@ -243,7 +248,7 @@ CATCH_TEST_CASE("fused interpolation prior equals the ATen formulation, values a
 }
 
 CATCH_TEST_CASE("fused interpolation prior holds no hidden activations", "[cuda]") {
-  if (!gpu_available()) return;
+  REQUIRE_GPU();
 #ifdef LIDERE_WITH_CUDA
   torch::manual_seed(17);
   const lidere::readout::GridSize source{32, 32}, target{64, 64};  // the 512 px shapes

@@ -73,6 +73,7 @@ std::int64_t maximum_matching(const BinaryMap& a, const BinaryMap& b, double rad
 }  // namespace
 
 CATCH_TEST_CASE("BSDS collect: ODS and AP from the original's per-threshold curves", "[unit]") {
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bench_dir()), "the BSDS benchmark sample (../shared/datasets/bsds500/bench)");
   for (const char* test : {"test_1", "test_2", "test_3", "test_4"}) {
     const auto thr = read_table(bench_dir() / test / "eval_bdry_thr.txt");
     const auto bdry = read_table(bench_dir() / test / "eval_bdry.txt");
@@ -189,6 +190,7 @@ void compare_with_original(const std::vector<ImageCounts>& images, const std::st
 }  // namespace
 
 CATCH_TEST_CASE("BSDS benchmark on soft boundary PNGs reproduces the original's test_2", "[unit]") {
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bench_dir()), "the BSDS benchmark sample (../shared/datasets/bsds500/bench)");
   std::vector<ImageCounts> images;
   for (const auto& id : bench_ids()) {
     const torch::Tensor image = lidere::read_image_rgb((bench_dir() / "png" / (id + ".png")).string())[0];
@@ -201,6 +203,7 @@ CATCH_TEST_CASE("BSDS benchmark on soft boundary PNGs reproduces the original's 
 }
 
 CATCH_TEST_CASE("BSDS benchmark on ultrametric contour maps reproduces the original's test_1", "[unit]") {
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bench_dir()), "the BSDS benchmark sample (../shared/datasets/bsds500/bench)");
   std::vector<ImageCounts> images;
   for (const auto& id : bench_ids()) {
     const torch::Tensor pb = lidere::datasets::read_ucm2((bench_dir() / "ucm2" / (id + ".mat")).string());
@@ -211,6 +214,7 @@ CATCH_TEST_CASE("BSDS benchmark on ultrametric contour maps reproduces the origi
 }
 
 CATCH_TEST_CASE("BSDS benchmark on segmentations reproduces the original's test_3 and test_4", "[unit]") {
+  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(bench_dir()), "the BSDS benchmark sample (../shared/datasets/bsds500/bench)");
   std::vector<ImageCounts> images;
   for (const auto& id : bench_ids()) {
     std::vector<BinaryMap> maps;

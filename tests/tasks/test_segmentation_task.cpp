@@ -12,24 +12,45 @@ using namespace lidere;
 using Catch::Matchers::Contains;
 using lidere::testing::thrown_message;
 
+namespace {
+
+// A batch of label maps at the input size, as the loader delivers it (identity transforms).
+data::Batch label_batch(const std::vector<torch::Tensor>& labels) {
+  data::Batch batch;
+  std::vector<torch::Tensor> images;
+  for (const auto& label : labels) {
+    images.push_back(torch::zeros({3, label.size(0), label.size(1)}));
+    data::Annotation a;
+    a.label_map = data::LabelMap{label, 255};
+    batch.annotations.push_back(a);
+    batch.transforms.push_back(data::GeometricTransform::identity(label.size(0), label.size(1)));
+    batch.names.push_back("x");
+  }
+  batch.images = torch::stack(images);
+  return batch;
+}
+
+}  // namespace
+
 CATCH_TEST_CASE("segmentation loss: cross-entropy on nearest-downsampled labels, ignore index left out", "[unit]") {
   tasks::SegmentationTask task({{"a", "b", "c"}, 255});
   torch::manual_seed(4);
   const torch::Tensor logits = torch::randn({2, 3, 4, 6});
-  tasks::Batch batch;
+  std::vector<torch::Tensor> labels;
   for (int i = 0; i < 2; ++i) {
     torch::Tensor label = torch::randint(0, 3, {8, 12}, torch::kLong);
     label.index_put_({0}, 255);
-    batch.targets.push_back(label);
-    batch.names.push_back("x");
+    labels.push_back(label);
   }
+  data::Batch batch = label_batch(labels);
+  task.build_targets(batch);
   // Nearest with an exact factor 2 keeps the even rows and columns.
-  const torch::Tensor small = torch::stack(batch.targets).slice(1, 0, 8, 2).slice(2, 0, 12, 2);
+  const torch::Tensor small = torch::stack(labels).slice(1, 0, 8, 2).slice(2, 0, 12, 2);
   const torch::Tensor expected = torch::nn::functional::cross_entropy(
       logits, small, torch::nn::functional::CrossEntropyFuncOptions().ignore_index(255));
-  CATCH_CHECK(task.loss(logits, batch).item<double>() == Approx(expected.item<double>()).epsilon(1e-6));
-  for (auto& t : batch.targets) t.fill_(255);
-  CATCH_CHECK(task.loss(logits, batch).item<double>() == 0.0);
+  CATCH_CHECK(task.loss({{"logits", logits}}, batch).item<double>() == Approx(expected.item<double>()).epsilon(1e-6));
+  batch.targets.at("labels").fill_(255);
+  CATCH_CHECK(task.loss({{"logits", logits}}, batch).item<double>() == 0.0);
 }
 
 CATCH_TEST_CASE("segmentation metrics: mIoU over seen classes, pixel accuracy, confusion", "[unit]") {
@@ -48,17 +69,17 @@ CATCH_TEST_CASE("segmentation metrics: mIoU over seen classes, pixel accuracy, c
   tasks::SegmentationEvaluator upsampled({{"bg", "fg"}, 255});
   torch::Tensor logits = torch::zeros({1, 2, 2, 2});
   logits.index_put_({0, 1, 0, 0}, 5.0);
-  tasks::Batch batch;
-  batch.targets = {torch::zeros({6, 6}, torch::kLong)};
-  batch.names = {"x"};
-  upsampled.add(logits, batch);
+  const tasks::SegmentationTask task({{"bg", "fg"}, 255});
+  data::Annotation truth;
+  truth.label_map = data::LabelMap{torch::zeros({6, 6}, torch::kLong), 255};
+  upsampled.add(task.results({{"logits", logits}}, 6, 6), truth);
   CATCH_CHECK(upsampled.confusion().sum().item<std::int64_t>() == 36);
   CATCH_CHECK(upsampled.confusion()[0][1].item<std::int64_t>() > 0);
 }
 
 CATCH_TEST_CASE("task registry and checkpoint compatibility", "[unit]") {
   const auto task = tasks::make_task({{"task", "seg"}, {"class_names", {"a", "b"}}, {"ignore_index", 9}});
-  CATCH_CHECK(task->output_channels() == 2);
+  CATCH_CHECK(task->heads().heads.at(0).channels == 2);
   CATCH_CHECK(task->describe()["ignore_index"] == 9);
   CATCH_CHECK_THAT(thrown_message<UsageError>([] {
                      tasks::make_task({{"task", "depth"}});

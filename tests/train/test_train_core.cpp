@@ -12,7 +12,7 @@
 #include "core/tensor_file.h"
 #include "readout/readout_head.h"
 #include "test_common.h"
-#include "train/checkpoint.h"
+#include "inference/checkpoint.h"
 #include "train/optimizer.h"
 #include "train/run_dir.h"
 #include "train/train_config.h"
@@ -107,31 +107,31 @@ CATCH_TEST_CASE("checkpoints: round trip, and refusals naming the file", "[unit]
   for (const auto kind : {readout::ReadoutKind::kLiDeRe, readout::ReadoutKind::kLinear}) {
     torch::manual_seed(3);
     readout::ReadoutHead head(kind, config);
-    train::Checkpoint checkpoint;
+    inference::Checkpoint checkpoint;
     checkpoint.meta = {{"readout", readout::readout_kind_name(kind)},
                        {"readout_config", readout::readout_config_to_json(config)},
                        {"step", 5}};
     checkpoint.model = state_dict(head.module());
     checkpoint.optimizer["step"] = torch::tensor({5}, torch::kLong);
     const std::string path = (dir / "a.safetensors").string();
-    train::save_checkpoint(path, checkpoint);
-    const train::Checkpoint loaded = train::load_checkpoint(path);
+    inference::save_checkpoint(path, checkpoint);
+    const inference::Checkpoint loaded = inference::load_checkpoint(path);
     CATCH_CHECK(loaded.meta.at("step") == 5);
     CATCH_CHECK(loaded.optimizer.at("step").item<std::int64_t>() == 5);
-    readout::ReadoutHead restored = train::readout_from_checkpoint(loaded, path);
+    readout::ReadoutHead restored = inference::readout_from_checkpoint(loaded, path);
     const torch::Tensor features = torch::randn({2, 6, 2, 3});
-    CATCH_CHECK(torch::equal(head.forward(features), restored.forward(features)));
-    CATCH_CHECK(head.forward(features).sizes() == torch::IntArrayRef({2, 3, 16, 24}));
+    CATCH_CHECK(torch::equal(head.forward(features).at("logits"), restored.forward(features).at("logits")));
+    CATCH_CHECK(head.forward(features).at("logits").sizes() == torch::IntArrayRef({2, 3, 16, 24}));
   }
   save_safetensors((dir / "plain.safetensors").string(), {{"x", torch::zeros({2})}});
-  CATCH_CHECK_THAT(thrown_message<InputError>([&] { train::load_checkpoint((dir / "plain.safetensors").string()); }),
+  CATCH_CHECK_THAT(thrown_message<InputError>([&] { inference::load_checkpoint((dir / "plain.safetensors").string()); }),
                    Contains("plain.safetensors: not a lidere checkpoint"));
-  train::Checkpoint wrong;
+  inference::Checkpoint wrong;
   wrong.meta = {{"readout", "lidere"}, {"readout_config", readout::readout_config_to_json(config)}};
   wrong.model["layers.0.proj.0.weight"] = torch::zeros({64, 6, 1, 1});
-  train::save_checkpoint((dir / "partial.safetensors").string(), wrong);
+  inference::save_checkpoint((dir / "partial.safetensors").string(), wrong);
   CATCH_CHECK_THAT(thrown_message<InputError>([&] {
-                     train::readout_from_checkpoint(train::load_checkpoint((dir / "partial.safetensors").string()),
+                     inference::readout_from_checkpoint(inference::load_checkpoint((dir / "partial.safetensors").string()),
                                                     (dir / "partial.safetensors").string());
                    }),
                    Contains("partial.safetensors"));

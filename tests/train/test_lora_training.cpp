@@ -1,0 +1,137 @@
+// The trainer with a trainable backbone part: LoRA adapters on a (tiny, random) ViT train with the
+// readout. Only the adapters change, every frozen weight stays bit-identical, the optimiser holds
+// the readout and the adapters and nothing else of the backbone, the feature cache is bypassed,
+// and a resumed run gets its adapters back from the checkpoint.
+#include <ATen/ATen.h>
+#include <torch/torch.h>
+
+#include "backbones/feature_cache.h"
+#include "backbones/vit_backbone.h"
+#include "core/errors.h"
+#include "inference/checkpoint.h"
+#include "inference/model.h"
+#include "tasks/segmentation/segmentation_task.h"
+#include "test_common.h"
+#include "train/run_dir.h"
+#include "train/trainer.h"
+
+using namespace lidere;
+using Catch::Matchers::Contains;
+using lidere::testing::thrown_message;
+
+namespace {
+
+std::unique_ptr<backbones::VitBackbone> tiny_vit() {
+  backbones::VitConfig c;
+  c.hidden = 32;
+  c.depth = 2;
+  c.heads = 2;
+  c.intermediate = 64;
+  c.patch = 8;
+  torch::manual_seed(7);
+  backbones::VisionTransformer vit(c);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : vit->parameters()) p.normal_(0, 0.2);
+  }
+  return std::make_unique<backbones::VitBackbone>(backbones::LoadedVit{vit, backbones::VitLayout::kHfDinov3, ""},
+                                                  std::vector<int>{0});
+}
+
+// Images whose left half is bright and labelled 1: a split that features can see.
+data::Sample sample(std::int64_t i) {
+  torch::manual_seed(500 + i);
+  const std::int64_t cut = 8 + i % 16;
+  torch::Tensor image = torch::rand({3, 32, 32}) * 0.3;
+  image.slice(2, 0, cut) += 0.6;
+  torch::Tensor labels = torch::zeros({32, 32}, torch::kLong);
+  labels.slice(1, 0, cut).fill_(1);
+  data::Sample s{image, {}};
+  s.annotation.label_map = data::LabelMap{labels, 255};
+  return s;
+}
+
+std::unique_ptr<backbones::VitBackbone> tiny_vit_with_lora() {
+  auto vit = tiny_vit();
+  vit->enable_lora(/*rank=*/4, /*alpha=*/8);
+  return vit;
+}
+
+}  // namespace
+
+CATCH_TEST_CASE("LoRA adapters train with the readout; frozen weights and the cache stay out", "[unit]") {
+  const auto dir = lidere::testing::scratch_dir("lora_training");
+  auto vit = tiny_vit();
+  vit->enable_lora(/*rank=*/4, /*alpha=*/8);
+  std::map<std::string, torch::Tensor> frozen, adapters;
+  for (const auto& p : vit->model()->named_parameters()) {
+    (p.key().find("lora_") != std::string::npos ? adapters : frozen)[p.key()] = p.value().detach().clone();
+  }
+  const auto trainable = vit->trainable_parameters();
+  CATCH_REQUIRE(trainable.size() == 4);  // lora_A and lora_B of both blocks
+  for (const auto& [name, p] : trainable) CATCH_CHECK(adapters.count(name));
+
+  // The feature cache is bypassed for a backbone that trains, even when asked for; the cache
+  // itself refuses one.
+  bool cached = true;
+  std::unique_ptr<backbones::Backbone> backbone =
+      inference::with_feature_cache(std::move(vit), "on", /*reusable_features=*/true, (dir / "cache").string(), &cached);
+  CATCH_CHECK_FALSE(cached);
+  CATCH_CHECK(dynamic_cast<backbones::VitBackbone*>(backbone.get()) != nullptr);
+  CATCH_CHECK_FALSE(std::filesystem::exists(dir / "cache"));
+  CATCH_CHECK_THAT(thrown_message<UsageError>([&] { backbones::CachedBackbone(tiny_vit_with_lora(), ""); }),
+                   Contains("cannot serve a backbone that trains"));
+
+  const tasks::SegmentationTask task({{"dark", "bright"}, 255});
+  train::TrainConfig config;
+  config.imgsz = {32, 32};
+  config.iterations = 12;
+  config.batch = 4;
+  config.lr = 0.02;
+  config.val_every = 6;
+  config.workers = 0;
+  const readout::ReadoutConfig rc = inference::readout_config_for(*backbone, 32, 32, 64, 8);
+  torch::manual_seed(0);
+  readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, rc, task.heads());
+  const auto run = train::RunDir::create(dir, "seg", "lora");
+  const data::SampleSource source{8, sample, [](std::int64_t i) { return std::to_string(i); }};
+  const data::SampleLoader loader(source, {32, 32, 4, 0, {"none", 1.5, 0.0, 0.0}});
+  const train::BatchSource batches{8, [&](std::int64_t step) { return loader.training_batch(step); }};
+  const nlohmann::json meta = inference::describe_run(task, readout, {{"spec", "tiny"}}, config.imgsz, {});
+  train::Trainer trainer(config, readout, task, inference::feature_function(*backbone, 32, 32), run, meta,
+                         ProgressMode::kQuiet, backbone->trainable_parameters());
+  trainer.run(batches, source, nullptr);
+
+  const auto vit_after = dynamic_cast<backbones::VitBackbone&>(*backbone).model()->named_parameters();
+  for (const auto& [name, value] : frozen) {
+    CATCH_INFO(name);
+    CATCH_CHECK(torch::equal(vit_after[name], value));  // bit for bit
+  }
+  for (const auto& [name, value] : adapters) {
+    CATCH_INFO(name);
+    CATCH_CHECK_FALSE(torch::equal(vit_after[name], value));
+  }
+
+  // The optimiser's state: the readout's parameters and the adapters, no other backbone weight.
+  const inference::Checkpoint last = inference::load_checkpoint(run.weights("last").string());
+  std::size_t backbone_state = 0;
+  for (const auto& [name, t] : last.optimizer) {
+    if (name.rfind("backbone.", 0) != 0) continue;
+    ++backbone_state;
+    CATCH_INFO(name);
+    CATCH_CHECK(name.find("lora_") != std::string::npos);
+  }
+  CATCH_CHECK(backbone_state == 4 * 2);  // exp_avg and exp_avg_sq of each adapter
+  CATCH_CHECK(last.optimizer.count("layers.0.proj.0.weight.exp_avg"));
+  // The checkpoint keeps the trained adapters.
+  CATCH_REQUIRE(last.backbone.size() == 4);
+  for (const auto& [name, t] : last.backbone) CATCH_CHECK(torch::equal(t, vit_after[name]));
+
+  // Resuming restores them into a fresh backbone (adapters at their initial values) before it
+  // would continue; this run is complete, so it stops right after restoring.
+  auto fresh = tiny_vit_with_lora();
+  train::Trainer resumed(config, readout, task, inference::feature_function(*fresh, 32, 32), run, meta,
+                         ProgressMode::kQuiet, fresh->trainable_parameters());
+  CATCH_CHECK_THROWS_AS(resumed.run(batches, source, &last), UsageError);
+  for (const auto& [name, p] : fresh->trainable_parameters()) CATCH_CHECK(torch::equal(p, last.backbone.at(name)));
+}
