@@ -53,6 +53,12 @@ SegmentationDataset from_config(const fs::path& file, const std::string& split) 
     dataset.samples = split_samples(format, root, entry);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: {}", file.string(), e.what()));
+  } catch (const InputError& e) {
+    // What the config led to (a split list, a folder) is named by the error; the config that
+    // pointed there is named here, unless it already is.
+    const std::string message = e.what();
+    if (message.find(file.string()) != std::string::npos) throw;
+    throw InputError(fmt::format("{}: {}", file.string(), message));
   }
   return dataset;
 }
