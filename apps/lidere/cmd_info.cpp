@@ -6,13 +6,14 @@
 
 #include "apps/lidere/commands.h"
 #include "backbones/registry.h"
+#include "inference/options.h"
 #include "core/errors.h"
 
 namespace lidere::cli {
 namespace {
 
 struct InfoOptions {
-  std::string backbone;
+  inference::SharedOptions shared;
   std::vector<std::int64_t> size = {512, 512};
   std::vector<int> layers;
 };
@@ -20,9 +21,10 @@ struct InfoOptions {
 int run(const InfoOptions& options) {
   if (options.size.size() != 2 && options.size.size() != 1) throw UsageError("--size takes ROWS [COLS]");
   const auto rows = options.size[0], cols = options.size.size() == 2 ? options.size[1] : options.size[0];
-  const auto backbone = backbones::open_backbone(options.backbone, options.layers);
+  const std::string spec = options.shared.backbone.empty() ? inference::kDefaultBackbone : options.shared.backbone;
+  const auto backbone = backbones::open_backbone(spec, options.layers);
   const auto shape = backbone->feature_shape(rows, cols);
-  fmt::print("backbone:     {}\n", options.backbone);
+  fmt::print("backbone:     {}\n", spec);
   fmt::print("architecture: {}\n", backbone->describe());
   fmt::print("parameters:   {} ({:.1f} M)\n", backbone->parameter_count(), backbone->parameter_count() / 1e6);
   fmt::print("input:        {}x{} px (stride {})\n", rows, cols, backbone->stride());
@@ -38,7 +40,7 @@ CommandAction add_info(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("info",
                                      "Describe a backbone: the architecture found, its parameter count, "
                                      "and the feature grid and channels for an input size");
-  cmd->add_option("--backbone", options->backbone, backbones::kBackboneHelp)->default_val("efficientnet-lite0");
+  inference::add_shared_options(*cmd, options->shared, {inference::Shared::kBackbone});
   cmd->add_option("--size", options->size, "Input size in pixels: ROWS [COLS] (default 512 512)")->expected(1, 2);
   cmd->add_option("--layers", options->layers,
                   "Blocks whose outputs are concatenated after the final one (default: [3, 7, 10] for 12 blocks)")

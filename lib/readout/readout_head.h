@@ -10,8 +10,6 @@
 #include <string>
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/container/moduledict.h>
-#include <torch/nn/modules/linear.h>
 
 #include "ops/interp_attention.h"
 #include "readout/config.h"

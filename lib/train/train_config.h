@@ -20,7 +20,7 @@ struct TrainConfig {
   nlohmann::json task_options = nlohmann::json::object();
   std::string data;  // dataset folder or dataset config (.json)
   std::string train_split = "train", val_split = "val";
-  std::string backbone = "efficientnet-lite0";
+  std::string backbone = inference::kDefaultBackbone;
   std::vector<int> layers;                       // ViT blocks to concatenate (empty: official default)
   std::string readout = "lidere";                // lidere | linear
   std::vector<std::int64_t> imgsz = {256, 256};  // model input rows, cols

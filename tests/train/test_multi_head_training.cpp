@@ -107,11 +107,10 @@ CATCH_TEST_CASE("three-head readout trains through the trainer; its checkpoint r
   config.val_images = 4;
   torch::manual_seed(0);
   readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, readout_config(), task.heads());
-  // Snapshot of the initial weights, to show each part moved and had gradients.
+  // Snapshot of the initial weights, to show each part moves.
   std::map<std::string, torch::Tensor> before;
   for (const auto& p : readout.module().named_parameters()) before[p.key()] = p.value().detach().clone();
 
-  const train::RunDir run = train::RunDir::create(dir, task.name(), "train");
   const train::BatchSource source{16, [](std::int64_t step) {
                                     data::Batch b;
                                     std::vector<torch::Tensor> images;
@@ -127,6 +126,39 @@ CATCH_TEST_CASE("three-head readout trains through the trainer; its checkpoint r
                                   }};
   const data::SampleSource val{4, synthetic_sample, [](std::int64_t i) { return std::to_string(i); }};
   const nlohmann::json meta = inference::describe_run(task, readout, {{"spec", "synthetic"}}, config.imgsz, {});
+
+  // One step through the trainer: every head's gamma, content attention, prior and CNN, and
+  // embed_proj get gradients (they stay after the step) and move; proj_q.weight alone has an
+  // exact-zero gradient (the released queries come from a zero map).
+  {
+    train::TrainConfig one = config;
+    one.iterations = 1;
+    one.val_every = 1;
+    const train::RunDir first = train::RunDir::create(dir, task.name(), "one_step");
+    train::Trainer(one, readout, task, synthetic_features, first, meta, ProgressMode::kQuiet).run(source, val, nullptr);
+    auto params = readout.module().named_parameters();
+    for (const std::string head : {"heatmap", "size", "class_embeddings"}) {
+      for (const std::string part : {"layers.0.proj.0.weight", "layers.1.proj_k.weight", "layers.1.proj_v.weight",
+                                     "layers.1.implicit_net.net.0.weight", "layers.1.implicit_net.skip.weight",
+                                     "mlp.out_mlp.0.weight", "mlp.skip_mlp.1.weight"}) {
+        const std::string name = "heads." + head + "." + part;
+        CATCH_INFO(name);
+        CATCH_REQUIRE(params.contains(name));
+        CATCH_CHECK(params[name].grad().defined());
+        CATCH_CHECK(params[name].grad().abs().sum().item<double>() > 0);
+        CATCH_CHECK_FALSE(torch::equal(params[name], before.at(name)));
+      }
+    }
+    for (const std::string name : {"embed_proj.weight", "embed_proj.bias"}) {
+      CATCH_INFO(name);
+      CATCH_CHECK(params[name].grad().abs().sum().item<double>() > 0);
+    }
+  }
+
+  // The rest of the run from a fresh readout: the loss falls.
+  torch::manual_seed(0);
+  readout = readout::ReadoutHead(readout::ReadoutKind::kLiDeRe, readout_config(), task.heads());
+  const train::RunDir run = train::RunDir::create(dir, task.name(), "train");
   train::Trainer trainer(config, readout, task, synthetic_features, run, meta, ProgressMode::kQuiet);
   const train::TrainSummary summary = trainer.run(source, val, nullptr);
   CATCH_CHECK(summary.iterations == 40);
@@ -135,27 +167,6 @@ CATCH_TEST_CASE("three-head readout trains through the trainer; its checkpoint r
   const auto losses = train::read_metrics_csv(run.file("metrics.csv")).column("train_loss");
   CATCH_REQUIRE(losses.size() == 4);
   CATCH_CHECK(losses.back() < 0.7 * losses.front());
-
-  // Every head's gamma, content attention, prior and CNN, and embed_proj got gradients (those of
-  // the last step are still there) and moved; proj_q.weight alone has an exact-zero gradient (the
-  // released queries come from a zero map).
-  const auto params = readout.module().named_parameters();
-  for (const std::string head : {"heatmap", "size", "class_embeddings"}) {
-    for (const std::string part : {"layers.0.proj.0.weight", "layers.1.proj_k.weight", "layers.1.proj_v.weight",
-                                   "layers.1.implicit_net.net.0.weight", "layers.1.implicit_net.skip.weight",
-                                   "mlp.out_mlp.0.weight", "mlp.skip_mlp.1.weight"}) {
-      const std::string name = "heads." + head + "." + part;
-      CATCH_INFO(name);
-      CATCH_REQUIRE(params.contains(name));
-      CATCH_CHECK(params[name].grad().defined());
-      CATCH_CHECK(params[name].grad().abs().sum().item<double>() > 0);
-      CATCH_CHECK_FALSE(torch::equal(params[name], before.at(name)));
-    }
-  }
-  for (const std::string name : {"embed_proj.weight", "embed_proj.bias"}) {
-    CATCH_INFO(name);
-    CATCH_CHECK(params[name].grad().abs().sum().item<double>() > 0);
-  }
 
   // The checkpoint records the layout and rebuilds the same readout from it.
   const std::string last = run.weights("last").string();
