@@ -28,9 +28,12 @@ torch::Tensor to_tensor(const matvar_t* var, const std::string& path, const char
   if (var->rank != 2 || var->data == nullptr || var->isComplex) {
     throw InputError(fmt::format("{}: field '{}' is not a 2-D real array", path, field));
   }
-  // Sizes from the file are untrusted: a product that overflows could match a small buffer.
-  constexpr std::size_t kMaxSide = std::size_t{1} << 20;
-  if (var->dims[0] == 0 || var->dims[1] == 0 || var->dims[0] > kMaxSide || var->dims[1] > kMaxSide) {
+  // Sizes from the file are untrusted: a product that overflows could match a small buffer, and a
+  // few kB of compressed data can claim a 17-Gpixel array that libmatio allocates lazily but our
+  // int64 copy could not (found by the long fuzz run). 2^26 pixels is an 8192 x 8192 map.
+  constexpr std::size_t kMaxSide = std::size_t{1} << 20, kMaxPixels = std::size_t{1} << 26;
+  if (var->dims[0] == 0 || var->dims[1] == 0 || var->dims[0] > kMaxSide || var->dims[1] > kMaxSide ||
+      var->dims[0] * var->dims[1] > kMaxPixels) {
     throw InputError(fmt::format("{}: field '{}' is {}x{}, not an image-sized array", path, field, var->dims[0],
                                  var->dims[1]));
   }

@@ -1,6 +1,6 @@
 // The BSDS .mat readers (libmatio): ground truth, ultrametric contour maps and segmentations.
 // Every file reads or is refused with an InputError naming it. Seeds: the benchmark sample's
-// .mat files, given on the command line.
+// .mat files and hand-written ones with the regression cases (tests/fuzz/make_mat_seeds.py).
 #include "core/errors.h"
 #include "datasets/bsds.h"
 #include "fuzz/fuzz_target.h"
