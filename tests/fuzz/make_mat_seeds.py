@@ -69,28 +69,7 @@ def annotator(segmentation, boundaries):
     })
 
 
-def main():
-    out = Path(sys.argv[1])
-    out.mkdir(parents=True, exist_ok=True)
-    seg_a = [[1, 1, 2, 2, 2], [1, 1, 2, 2, 2], [3, 3, 3, 2, 2], [3, 3, 3, 3, 3]]
-    seg_b = [[1, 1, 1, 2, 2], [1, 1, 1, 2, 2], [1, 1, 1, 2, 2], [3, 3, 3, 3, 3]]
-    bdry_a = [[0, 1, 1, 0, 0], [0, 1, 1, 0, 0], [1, 1, 1, 1, 0], [0, 0, 0, 0, 0]]
-    bdry_b = [[0, 0, 1, 1, 0], [0, 0, 1, 1, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]]
-    ground_truth = named(cell([annotator(seg_a, bdry_a), annotator(seg_b, bdry_b)]), b"groundTruth")
-    ucm = [[((r * 3 + c) % 5) / 4.0 for c in range(11)] for r in range(9)]  # (2H+1) x (2W+1)
-    ucm2 = named(numeric(ucm, 9, 11, MI_DOUBLE, MX_DOUBLE, "d"), b"ucm2")
-    segs = named(cell([numeric(seg_a, 4, 5, MI_UINT16, MX_UINT16, "H"),
-                       numeric(seg_b, 4, 5, MI_UINT16, MX_UINT16, "H")]), b"segs")
-    for compress in (False, True):
-        suffix = "_z" if compress else ""
-        (out / f"ground_truth{suffix}.mat").write_bytes(mat_file([ground_truth], compress))
-        (out / f"ucm2{suffix}.mat").write_bytes(mat_file([ucm2], compress))
-        (out / f"segs{suffix}.mat").write_bytes(mat_file([segs], compress))
-    # Regression (long fuzz run, case 61354): a compressed ground truth cut short, whose Boundaries
-    # claim 131809 x 131649 pixels (the data tag holds that size modulo 2^32). libmatio allocates
-    # such a buffer lazily and inflates what there is; an int64 copy of it would be 138 GB. The
-    # file must be refused by name, not end in a failed allocation.
-    rows, cols = 131809, 131649
+def cut_short_ground_truth(seg_a, rows, cols):
     claimed = (rows * cols) % 2**32
     boundaries_head = element(MI_UINT32, struct.pack("<II", MX_UINT8 | (LOGICAL << 8), 0))
     boundaries_head += element(MI_INT32, struct.pack("<2i", rows, cols)) + element(MI_INT8, b"")
@@ -108,8 +87,37 @@ def main():
     var = struct.pack("<II", MI_MATRIX, len(cell_head) + len(entry) - 4096 + claimed) + cell_head + entry
     packer = zlib.compressobj()
     stream = packer.compress(var) + packer.flush(zlib.Z_SYNC_FLUSH)  # not finished: the file ends here
-    header = mat_file([], False)
-    (out / "regression_huge_dims_z.mat").write_bytes(header + struct.pack("<II", MI_COMPRESSED, 2 * len(stream)) + stream)
+    return mat_file([], False) + struct.pack("<II", MI_COMPRESSED, 2 * len(stream)) + stream
+
+
+def main():
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    seg_a = [[1, 1, 2, 2, 2], [1, 1, 2, 2, 2], [3, 3, 3, 2, 2], [3, 3, 3, 3, 3]]
+    seg_b = [[1, 1, 1, 2, 2], [1, 1, 1, 2, 2], [1, 1, 1, 2, 2], [3, 3, 3, 3, 3]]
+    bdry_a = [[0, 1, 1, 0, 0], [0, 1, 1, 0, 0], [1, 1, 1, 1, 0], [0, 0, 0, 0, 0]]
+    bdry_b = [[0, 0, 1, 1, 0], [0, 0, 1, 1, 0], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]]
+    ground_truth = named(cell([annotator(seg_a, bdry_a), annotator(seg_b, bdry_b)]), b"groundTruth")
+    ucm = [[((r * 3 + c) % 5) / 4.0 for c in range(11)] for r in range(9)]  # (2H+1) x (2W+1)
+    ucm2 = named(numeric(ucm, 9, 11, MI_DOUBLE, MX_DOUBLE, "d"), b"ucm2")
+    segs = named(cell([numeric(seg_a, 4, 5, MI_UINT16, MX_UINT16, "H"),
+                       numeric(seg_b, 4, 5, MI_UINT16, MX_UINT16, "H")]), b"segs")
+    for compress in (False, True):
+        suffix = "_z" if compress else ""
+        (out / f"ground_truth{suffix}.mat").write_bytes(mat_file([ground_truth], compress))
+        (out / f"ucm2{suffix}.mat").write_bytes(mat_file([ucm2], compress))
+        (out / f"segs{suffix}.mat").write_bytes(mat_file([segs], compress))
+    # Regressions: compressed ground truth cut short, whose Boundaries claim far more pixels than
+    # the file holds (the data tag holds that size modulo 2^32). The file must be refused by name,
+    # not end in a failed allocation.
+    # The long fuzz run's case 61354: 131809 x 131649. libmatio allocates such a buffer lazily and
+    # inflates what there is; our int64 copy of it would have been 138 GB.
+    (out / "regression_huge_dims_z.mat").write_bytes(cut_short_ground_truth(seg_a, 131809, 131649))
+    # The short fuzz run of CI (stop 18, under AddressSanitizer): 65537 x 553787650, 36 TB. libmatio
+    # asks malloc for it and handles the null that glibc returns; ASan must be told to return it too
+    # (allocator_may_return_null, scripts/asan.sh) instead of aborting the process.
+    (out / "regression_dims_over_1tb_z.mat").write_bytes(cut_short_ground_truth(seg_a, 65537, 553787650))
+
 
 if __name__ == "__main__":
     main()
