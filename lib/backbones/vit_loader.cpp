@@ -1,9 +1,12 @@
 #include "backbones/vit_loader.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -154,6 +157,122 @@ VitConfig infer_config(const TensorFile& weights, VitLayout layout, const nlohma
   return c;
 }
 
+// The nodes that read an ONNX initializer: (op_type, node name, input index), from the metadata
+// core/tensor_file.h's ONNX reader leaves.
+struct Consumer {
+  std::string op_type, node;
+  int input = 0;
+  std::string output;  // the node's first output
+};
+
+std::vector<Consumer> consumers(const TensorFile& file, const std::string& name) {
+  std::vector<Consumer> out;
+  const auto it = file.metadata.find(onnx_consumers_key(name));
+  if (it == file.metadata.end()) return out;
+  std::istringstream lines(it->second);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::vector<std::string> parts;
+    std::istringstream fields(line);
+    for (std::string part; std::getline(fields, part, '\t');) parts.push_back(part);
+    if (parts.size() < 3) continue;
+    out.push_back({parts[0], parts[1], std::atoi(parts[2].c_str()), parts.size() > 3 ? parts[3] : ""});
+  }
+  return out;
+}
+
+// "/backbone/encoder/layer.0/attention/attention/query/MatMul" -> "backbone.encoder.layer.0.attention.attention.query"
+std::string module_path(const std::string& node) {
+  std::string path = node.substr(0, node.rfind('/'));
+  if (!path.empty() && path.front() == '/') path.erase(0, 1);
+  std::replace(path.begin(), path.end(), '/', '.');
+  return path;
+}
+
+// Weights of a model exported to ONNX from PyTorch, under the names of the state dict it came from.
+// The TorchScript-based exporter keeps parameter names for most tensors but folds two kinds into
+// anonymous constants ("onnx::MatMul_1966"): nn.Linear weights, stored transposed ([in, out]) as the
+// second input of the layer's MatMul node, whose name gives the module ("/.../query/MatMul"); and
+// the position embedding, which DINOv2's interpolation splits into the class part ([1, 1, D], fed to
+// the embeddings' Concat) and the patch grid ([1, N, D]). Other anonymous constants are dropped.
+TensorFile from_onnx_export(const TensorFile& file) {
+  TensorFile out;
+  out.source = file.source;
+  std::vector<std::pair<std::string, torch::Tensor>> class_parts, grid_parts;  // by embeddings module
+  for (const auto& [name, tensor] : file.tensors) {
+    const bool anonymous = name.rfind("onnx::", 0) == 0 || name.find('.') == std::string::npos;
+    const std::vector<Consumer> readers = consumers(file, name);
+    // The exporter keeps one of several equal parameters (freshly initialised norms, zero biases)
+    // and passes it through an Identity node for each of the others, named after that parameter.
+    for (const Consumer& c : readers) {
+      if (c.op_type == "Identity" && c.output.find('.') != std::string::npos && c.output.rfind("onnx::", 0) != 0 &&
+          !file.tensors.count(c.output)) {
+        out.tensors[c.output] = tensor;
+      }
+    }
+    if (!anonymous) {
+      out.tensors[name] = tensor;
+      continue;
+    }
+    if (readers.size() != 1) continue;
+    const Consumer& c = readers.front();
+    const std::string module = module_path(c.node);
+    const bool in_embeddings = module == "embeddings" || (module.size() > 11 && module.ends_with(".embeddings"));
+    if (c.op_type == "MatMul" && c.input == 1 && tensor.dim() == 2 && c.node.ends_with("/MatMul") && !module.empty()) {
+      const std::string weight = module + ".weight";
+      if (file.tensors.count(weight) || out.tensors.count(weight)) {
+        throw InputError(fmt::format("{}: two tensors would be '{}' (a named one and the MatMul input '{}')",
+                                     file.source, weight, name));
+      }
+      out.tensors[weight] = tensor.t().contiguous();
+    } else if (in_embeddings && tensor.dim() == 3 && tensor.size(0) == 1) {
+      (tensor.size(1) == 1 ? class_parts : grid_parts).emplace_back(module, tensor);
+    }
+  }
+  if (class_parts.size() > 1 || grid_parts.size() > 1) {
+    throw InputError(fmt::format("{}: {} class and {} grid candidates for the position embedding among the "
+                                 "anonymous constants of the embeddings; cannot tell which is which",
+                                 file.source, class_parts.size(), grid_parts.size()));
+  }
+  if (class_parts.size() == 1 && grid_parts.size() == 1) {
+    const auto& [module, cls] = class_parts.front();
+    const torch::Tensor& grid = grid_parts.front().second;
+    if (grid_parts.front().first != module || cls.size(2) != grid.size(2)) {
+      throw InputError(fmt::format("{}: the position embedding's class part {} and grid {} do not belong together",
+                                   file.source, fmt::join(cls.sizes(), "x"), fmt::join(grid.sizes(), "x")));
+    }
+    const std::string key = module + ".position_embeddings";
+    if (!out.tensors.count(key)) out.tensors[key] = torch::cat({cls, grid}, 1).contiguous();
+  }
+  return out;
+}
+
+// A backbone saved inside a larger model ("backbone.embeddings...", beside "decoder...."): the
+// prefix before the patch embedding is stripped and the tensors outside it are left out.
+TensorFile strip_module_prefix(const TensorFile& file) {
+  const std::regex patch_embedding(R"(^(.*\.)embeddings\.patch_embeddings\.(projection\.)?weight$)");
+  std::vector<std::string> prefixes;
+  for (const auto& [name, t] : file.tensors) {
+    std::smatch m;
+    if (std::regex_match(name, m, patch_embedding)) prefixes.push_back(m[1].str());
+  }
+  if (prefixes.empty() || file.contains("embeddings.patch_embeddings.projection.weight") ||
+      file.contains("embeddings.patch_embeddings.weight")) {
+    return file;
+  }
+  if (prefixes.size() > 1) {
+    throw InputError(fmt::format("{}: holds {} vision transformers ({}); give a file with one",
+                                 file.source, prefixes.size(), fmt::join(prefixes, ", ")));
+  }
+  TensorFile out;
+  out.source = file.source;
+  out.metadata = file.metadata;
+  for (const auto& [name, t] : file.tensors) {
+    if (name.rfind(prefixes.front(), 0) == 0) out.tensors[name.substr(prefixes.front().size())] = t;
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* layout_name(VitLayout layout) {
@@ -169,7 +288,11 @@ VitLayout detect_vit_layout(const TensorFile& file) {
   if (has(file, "layer.0.attention.q_proj.weight") || has(file, "model.layer.0.attention.q_proj.weight")) {
     return VitLayout::kHfDinov3;
   }
-  if (has(file, "encoder.layer.0.attention.attention.query.weight")) return VitLayout::kHfDinov2;
+  // transformers 5 names Dinov2's attention q_proj ... o_proj in memory (what an ONNX export shows)
+  // and writes the legacy names into model.safetensors.
+  if (has(file, "encoder.layer.0.attention.attention.query.weight") || has(file, "encoder.layer.0.attention.q_proj.weight")) {
+    return VitLayout::kHfDinov2;
+  }
   if (has(file, "blocks.0.attn.qkv.weight") && has(file, "cls_token")) {
     if (has(file, "pos_embed")) {
       throw InputError(fmt::format("{}: a timm ViT with learned position embeddings (e.g. timm DINOv2); only timm "
@@ -253,8 +376,11 @@ LoadedVit load_vit(const std::string& path) {
   return load_vit(load_tensor_file(weights_path.string()), weights_path.string());
 }
 
-LoadedVit load_vit(const TensorFile& raw, const std::string& weights_path) {
+LoadedVit load_vit(const TensorFile& file, const std::string& weights_path) {
   const fs::path config_path = fs::path(weights_path).parent_path() / "config.json";
+  const auto format = file.metadata.find("format");
+  const TensorFile raw =
+      strip_module_prefix(format != file.metadata.end() && format->second == "onnx" ? from_onnx_export(file) : file);
   const VitLayout layout = detect_vit_layout(raw);
   const TensorFile weights = map_to_vit_names(raw, layout);
   nlohmann::json config;

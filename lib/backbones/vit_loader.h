@@ -6,6 +6,11 @@
 //                        embeddings.*, encoder.layer.N.attention.attention.{query,key,value},
 //                        attention.output.dense, mlp.fc1/fc2 or mlp.weights_in/weights_out
 //                        (SwiGLU, [gate; up] stacked), layernorm.*
+//   ONNX exports of a Hugging Face DINOv2/DINOv3 from PyTorch (model.onnx): the initializers, with
+//     the exporter's anonymous MatMul weights and split position embedding named back through the
+//     graph nodes that read them (from_onnx_export in vit_loader.cpp)
+//   any of these inside a larger model ("backbone.embeddings..." beside a decoder): the prefix is
+//     stripped and the rest left out
 //   timm DINOv3 (what the official lidere code uses), e.g. vit_base_patch16_dinov3:
 //     cls_token, reg_token, patch_embed.proj, blocks.N.attn.qkv (fused; q_bias/v_bias optional),
 //     blocks.N.attn.proj, blocks.N.gamma_1/gamma_2, blocks.N.mlp.fc1/fc2 (or fc1_g/fc1_x), norm
@@ -30,7 +35,7 @@ struct LoadedVit {
   std::string weights_path;
 };
 
-// `path`: a folder holding model.safetensors (and config.json), or a .safetensors / .pth file
+// `path`: a folder holding model.safetensors (and config.json), or a .safetensors / .pth / .onnx file
 // (a config.json beside it is used). Throws InputError naming the file and the problem: a file
 // that is damaged, holds another architecture, or does not match its config.
 LoadedVit load_vit(const std::string& path);

@@ -1,14 +1,17 @@
 #include "core/tensor_file.h"
 
 #include <bit>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "core/onnx_format.h"
 #include "core/pth_reader.h"
 #include "core/safetensors_format.h"
 
@@ -112,7 +115,60 @@ TensorFile load_pth_state_dict(const std::string& path) {
   return file;
 }
 
+namespace {
+
+torch::ScalarType onnx_to_torch(int data_type) {
+  switch (static_cast<onnx::DataType>(data_type)) {
+    case onnx::DataType::kFloat: return torch::kFloat32;
+    case onnx::DataType::kUInt8: return torch::kUInt8;
+    case onnx::DataType::kInt8: return torch::kInt8;
+    case onnx::DataType::kUInt16: return torch::kUInt16;
+    case onnx::DataType::kInt16: return torch::kInt16;
+    case onnx::DataType::kInt32: return torch::kInt32;
+    case onnx::DataType::kInt64: return torch::kInt64;
+    case onnx::DataType::kBool: return torch::kBool;
+    case onnx::DataType::kFloat16: return torch::kFloat16;
+    case onnx::DataType::kDouble: return torch::kFloat64;
+    case onnx::DataType::kUInt32: return torch::kUInt32;
+    case onnx::DataType::kUInt64: return torch::kUInt64;
+    case onnx::DataType::kBFloat16: return torch::kBFloat16;
+  }
+  throw Error(ExitCode::kInternal, "unhandled ONNX data type");  // parse_model refuses the others
+}
+
+}  // namespace
+
+std::string onnx_consumers_key(const std::string& initializer) { return "onnx.consumers/" + initializer; }
+
+TensorFile load_onnx_initializers(const std::string& path) {
+  onnx::Model model = onnx::read_model(path);
+  TensorFile file;
+  file.source = path;
+  file.metadata["format"] = "onnx";
+  file.metadata["onnx.producer"] = model.producer_name + (model.producer_version.empty() ? "" : " " + model.producer_version);
+  file.metadata["onnx.opset"] = std::to_string(model.opset);
+  for (onnx::Initializer& init : model.initializers) {
+    torch::Tensor t = torch::empty(init.dims, torch::TensorOptions().dtype(onnx_to_torch(init.data_type)));
+    if (!init.bytes.empty()) std::memcpy(t.data_ptr(), init.bytes.data(), init.bytes.size());
+    std::vector<std::uint8_t>().swap(init.bytes);  // a 1 GB model should not be held twice
+    file.metadata[onnx_consumers_key(init.name)] = "";
+    file.tensors.emplace(init.name, std::move(t));
+  }
+  for (const onnx::Node& node : model.nodes) {
+    for (std::size_t k = 0; k < node.inputs.size(); ++k) {
+      const auto it = file.metadata.find(onnx_consumers_key(node.inputs[k]));
+      if (it == file.metadata.end() || !file.tensors.count(node.inputs[k])) continue;
+      it->second += fmt::format("{}{}\t{}\t{}\t{}", it->second.empty() ? "" : "\n", node.op_type, node.name, k,
+                                node.outputs.empty() ? "" : node.outputs.front());
+    }
+  }
+  return file;
+}
+
 TensorFile load_tensor_file(const std::string& path) {
+  std::string extension = std::filesystem::path(path).extension().string();
+  for (char& c : extension) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (extension == ".onnx") return load_onnx_initializers(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(fmt::format("{}: cannot open ({})", path, std::strerror(errno)));
   char magic[2] = {0, 0};

@@ -1,4 +1,5 @@
-// Named tensors on disk: safetensors (read and write) and PyTorch .pth state dicts (read).
+// Named tensors on disk: safetensors (read and write), PyTorch .pth state dicts and the weights of
+// ONNX models (read).
 // Every failure is an InputError that names the file and the problem.
 #pragma once
 
@@ -33,7 +34,17 @@ void save_safetensors(const std::string& path, const std::map<std::string, torch
 // dict that holds one under "state_dict" or "model". See core/pth_reader.h.
 TensorFile load_pth_state_dict(const std::string& path);
 
-// Reads either format, chosen by the file's first bytes (a .pth is a zip archive or a pickle).
+// Reads the initializers (weights) of an ONNX model as tensors under their names. Metadata:
+// "format" = "onnx", "onnx.producer" = e.g. "pytorch 2.7.0", and for every initializer a key
+// onnx_consumers_key(name) listing the nodes that read it, one "op_type<TAB>node name<TAB>input
+// index<TAB>first output" line each: exporters give some weights anonymous names
+// ("onnx::MatMul_1966", stored transposed) or share one tensor among equal ones through Identity
+// nodes, and the nodes that read a tensor tell a loader what it is (backbones/vit_loader).
+TensorFile load_onnx_initializers(const std::string& path);
+std::string onnx_consumers_key(const std::string& initializer);
+
+// Reads any of these formats: ONNX by the extension .onnx, otherwise chosen by the file's first
+// bytes (a .pth is a zip archive or a pickle, anything else is read as safetensors).
 TensorFile load_tensor_file(const std::string& path);
 
 }  // namespace lidere

