@@ -156,8 +156,17 @@ int run(const TrainOptions& o) {
   }
 
   std::unique_ptr<backbones::Backbone> backbone = backbones::open_backbone(config.backbone, config.layers);
-  const std::string backbone_description = backbone->describe();
-  const nlohmann::json backbone_record = inference::describe_backbone(*backbone, config.backbone, config.layers);
+  nlohmann::json adapters;  // none for a frozen backbone
+  if (config.lora_rank > 0) {
+    backbone->enable_lora(config.lora_rank, config.lora_alpha);  // a UsageError for a backbone without blocks
+    adapters = {{"kind", "lora"}, {"rank", config.lora_rank}, {"alpha", config.lora_alpha}};
+  }
+  const std::string backbone_description =
+      backbone->describe() + (config.lora_rank > 0 ? fmt::format(" + LoRA rank {} alpha {}", config.lora_rank,
+                                                                 config.lora_alpha)
+                                                   : "");
+  const nlohmann::json backbone_record =
+      inference::describe_backbone(*backbone, config.backbone, config.layers, adapters);
   const auto readout_config = inference::readout_config_for(*backbone, config.rows(), config.cols(), config.dim,
                                                             config.heads);
   bool cached = false;

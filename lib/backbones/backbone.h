@@ -41,6 +41,9 @@ class Backbone {
   // Features of a backbone with trainable parameters must be computed with gradients and never
   // cached.
   virtual std::vector<std::pair<std::string, torch::Tensor>> trainable_parameters() const { return {}; }
+  // The adapters' parameters (LoRA), by name, whether they train now or were loaded from a
+  // checkpoint: the features depend on them, the base weights' identity (the fingerprint) does not.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> adapter_parameters() const { return {}; }
   // Adds LoRA adapters (the paper's "+LoRA"); throws UsageError for a backbone that has none.
   virtual void enable_lora(std::int64_t rank, double alpha);
 };

@@ -12,7 +12,10 @@
 namespace lidere::backbones {
 
 std::string backbone_fingerprint(const Backbone& backbone) {
+  // The base weights only: adapters are trained per run (and stored in its checkpoint), so a run
+  // records the same fingerprint before training as its trained model has when loaded.
   std::set<const void*> trained;
+  for (const auto& [name, p] : backbone.adapter_parameters()) trained.insert(p.data_ptr());
   for (const auto& [name, p] : backbone.trainable_parameters()) trained.insert(p.data_ptr());
   ContentHash hash;
   hash.update(backbone.describe());
@@ -24,8 +27,9 @@ std::string backbone_fingerprint(const Backbone& backbone) {
 
 CachedBackbone::CachedBackbone(std::unique_ptr<Backbone> inner, const std::string& cache_dir)
     : inner_(std::move(inner)), dir_((std::filesystem::path(cache_dir) / backbone_fingerprint(*inner_)).string()) {
-  if (!inner_->trainable_parameters().empty()) {
-    throw UsageError("the feature cache cannot serve a backbone that trains (its features change every step)");
+  if (!inner_->trainable_parameters().empty() || !inner_->adapter_parameters().empty()) {
+    // Its fingerprint leaves the adapters out, so the cache could not tell two adapted models apart.
+    throw UsageError("the feature cache cannot serve a backbone that trains or has adapters (LoRA)");
   }
   std::error_code error;
   std::filesystem::create_directories(dir_, error);

@@ -38,6 +38,15 @@ std::int64_t VitBackbone::parameter_count() const {
   return n;
 }
 
+std::vector<std::pair<std::string, torch::Tensor>> VitBackbone::adapter_parameters() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : vit_.model->named_parameters()) {
+    const std::string& name = item.key();
+    if (name.ends_with(".lora_A") || name.ends_with(".lora_B")) out.emplace_back(name, item.value());
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, torch::Tensor>> VitBackbone::trainable_parameters() const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& item : vit_.model->named_parameters()) {

@@ -27,7 +27,9 @@ class VitBackbone : public Backbone {
   torch::Tensor features(const torch::Tensor& images) override;
   std::vector<torch::Tensor> weights() const override { return module_weights(*vit_.model); }
   void to(torch::Device device) override { vit_.model->to(device); }
-  // The LoRA adapters once enable_lora() added them (attention.lora_A / lora_B of every block).
+  // The LoRA adapters once enable_lora() added them (attention.lora_A / lora_B of every block):
+  // all of them, and those that train (all, until a trained model freezes them for inference).
+  std::vector<std::pair<std::string, torch::Tensor>> adapter_parameters() const override;
   std::vector<std::pair<std::string, torch::Tensor>> trainable_parameters() const override;
   void enable_lora(std::int64_t rank, double alpha) override { vit_.model->enable_lora(rank, alpha); }
 

@@ -52,7 +52,7 @@ readout::ReadoutConfig readout_config_for(const backbones::Backbone& backbone, s
 std::unique_ptr<backbones::Backbone> with_feature_cache(std::unique_ptr<backbones::Backbone> backbone,
                                                         const std::string& setting, bool reusable_features,
                                                         const std::string& dir, bool* cached) {
-  const bool use = backbone->trainable_parameters().empty() &&
+  const bool use = backbone->trainable_parameters().empty() && backbone->adapter_parameters().empty() &&
                    (setting == "on" || (setting == "auto" && reusable_features));
   if (cached) *cached = use;
   if (!use) return backbone;
@@ -94,7 +94,7 @@ void load_adapters(backbones::Backbone& backbone, const Checkpoint& checkpoint, 
   backbone.enable_lora(adapters.at("rank").get<std::int64_t>(), adapters.at("alpha").get<double>());
   torch::NoGradGuard no_grad;
   std::size_t loaded = 0;
-  for (auto& [name, parameter] : backbone.trainable_parameters()) {
+  for (auto& [name, parameter] : backbone.adapter_parameters()) {
     const auto it = checkpoint.backbone.find(name);
     if (it == checkpoint.backbone.end() || it->second.sizes() != parameter.sizes()) {
       throw InputError(fmt::format("{}: backbone adapter '{}' is missing or has another shape", path, name));

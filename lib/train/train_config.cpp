@@ -12,7 +12,7 @@
 namespace lidere::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, task_options, data, train_split, val_split,
-                                                backbone, layers, readout, imgsz, dim, heads, iterations, epochs,
+                                                backbone, layers, lora_rank, lora_alpha, readout, imgsz, dim, heads, iterations, epochs,
                                                 batch, lr, weight_decay, warmup, schedule, amp, augment, up_factor,
                                                 p_blur, rotation, workers, cache, cache_dir, interp, val_every,
                                                 save_every, val_images, seed, device, project, name)
@@ -123,6 +123,8 @@ void TrainConfig::validate() const {
   if (!task_options.is_object()) throw UsageError("task_options must be a JSON object");
   if (!(lr > 0)) throw UsageError(fmt::format("lr must be positive (got {})", lr));
   if (weight_decay < 0) throw UsageError("weight_decay cannot be negative");
+  if (lora_rank < 0) throw UsageError(fmt::format("lora_rank cannot be negative (got {}; 0 trains no adapters)", lora_rank));
+  if (!(lora_alpha > 0)) throw UsageError(fmt::format("lora_alpha must be positive (got {})", lora_alpha));
   if (augment != "standard" && augment != "hflip" && augment != "none") {
     throw UsageError(fmt::format("augment '{}': use standard, hflip or none", augment));
   }

@@ -22,6 +22,10 @@ struct TrainConfig {
   std::string train_split = "train", val_split = "val";
   std::string backbone = inference::kDefaultBackbone;
   std::vector<int> layers;                       // ViT blocks to concatenate (empty: official default)
+  // The paper's "+LoRA": adapters of this rank on every ViT block's qkv, trained with the readout
+  // (0: a frozen backbone); scale lora_alpha / rank. The official defaults are rank 8, alpha 16.
+  std::int64_t lora_rank = 0;
+  double lora_alpha = 16;
   std::string readout = "lidere";                // lidere | linear
   std::vector<std::int64_t> imgsz = {256, 256};  // model input rows, cols
   std::int64_t dim = 64, heads = 8;              // readout width and heads

@@ -1,13 +1,16 @@
 // The trainer with a trainable backbone part: LoRA adapters on a (tiny, random) ViT train with the
 // readout. Only the adapters change, every frozen weight stays bit-identical, the optimiser holds
 // the readout and the adapters and nothing else of the backbone, the feature cache is bypassed,
-// and a resumed run gets its adapters back from the checkpoint.
+// and a resumed run gets its adapters back from the checkpoint; a trained model opens with them.
 #include <ATen/ATen.h>
 #include <torch/torch.h>
 
 #include "backbones/feature_cache.h"
+#include "backbones/registry.h"
 #include "backbones/vit_backbone.h"
 #include "core/errors.h"
+#include "core/state_dict.h"
+#include "core/tensor_file.h"
 #include "inference/checkpoint.h"
 #include "inference/model.h"
 #include "tasks/segmentation/segmentation_task.h"
@@ -134,4 +137,77 @@ CATCH_TEST_CASE("LoRA adapters train with the readout; frozen weights and the ca
                          ProgressMode::kQuiet, fresh->trainable_parameters());
   CATCH_CHECK_THROWS_AS(resumed.run(batches, source, &last), UsageError);
   for (const auto& [name, p] : fresh->trainable_parameters()) CATCH_CHECK(torch::equal(p, last.backbone.at(name)));
+}
+
+CATCH_TEST_CASE("a LoRA run's checkpoint opens with its adapters for eval and predict", "[unit]") {
+  const auto dir = lidere::testing::scratch_dir("lora_reopen");
+  // A tiny ViT on disk, as a user's --backbone would be (64-wide heads: the shapes tell the rest).
+  {
+    backbones::VitConfig c;
+    c.hidden = 64;
+    c.depth = 2;
+    c.heads = 1;
+    c.intermediate = 128;
+    c.patch = 8;
+    torch::manual_seed(11);
+    backbones::VisionTransformer vit(c);
+    torch::NoGradGuard no_grad;
+    for (auto& p : vit->parameters()) p.normal_(0, 0.2);
+    save_safetensors((dir / "tiny_vit.safetensors").string(), state_dict(*vit));
+  }
+  const std::string spec = (dir / "tiny_vit.safetensors").string();
+  std::unique_ptr<backbones::Backbone> backbone = backbones::open_backbone(spec, {0});
+  const std::string base_fingerprint = backbones::backbone_fingerprint(*backbone);
+  backbone->enable_lora(/*rank=*/4, /*alpha=*/8);
+  // The adapters do not change what the base weights are.
+  CATCH_CHECK(backbones::backbone_fingerprint(*backbone) == base_fingerprint);
+  const nlohmann::json adapters = {{"kind", "lora"}, {"rank", 4}, {"alpha", 8.0}};
+
+  const tasks::SegmentationTask task({{"dark", "bright"}, 255});
+  train::TrainConfig config;
+  config.imgsz = {32, 32};
+  config.iterations = 8;
+  config.batch = 4;
+  config.lr = 0.02;
+  config.val_every = 8;
+  config.workers = 0;
+  const readout::ReadoutConfig rc = inference::readout_config_for(*backbone, 32, 32, 64, 8);
+  torch::manual_seed(0);
+  readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, rc, task.heads());
+  const auto run = train::RunDir::create(dir, "seg", "lora");
+  const data::SampleSource source{8, sample, [](std::int64_t i) { return std::to_string(i); }};
+  const data::SampleLoader loader(source, {32, 32, 4, 0, {"none", 1.5, 0.0, 0.0}});
+  const train::BatchSource batches{8, [&](std::int64_t step) { return loader.training_batch(step); }};
+  const nlohmann::json meta = inference::describe_run(
+      task, readout, inference::describe_backbone(*backbone, spec, {0}, adapters), config.imgsz, train::to_json(config));
+  train::Trainer trainer(config, readout, task, inference::feature_function(*backbone, 32, 32), run, meta,
+                         ProgressMode::kQuiet, backbone->trainable_parameters());
+  trainer.run(batches, source, nullptr);
+
+  // Opened as eval and predict open it: the same adapters, the same features, frozen, no cache.
+  inference::TrainedModel model = inference::load_trained_model(run.weights("last").string(), "cpu", "", {});
+  const auto trained = backbone->adapter_parameters();
+  const auto loaded = model.backbone->adapter_parameters();
+  CATCH_REQUIRE(loaded.size() == 4);
+  for (std::size_t i = 0; i < loaded.size(); ++i) {
+    CATCH_CHECK(loaded[i].first == trained[i].first);
+    CATCH_CHECK(torch::equal(loaded[i].second, trained[i].second));
+  }
+  CATCH_CHECK(model.backbone->trainable_parameters().empty());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor images = torch::rand({2, 3, 32, 32});
+  CATCH_CHECK(torch::equal(model.backbone->features(images), backbone->features(images)));
+  const auto frozen = backbones::open_backbone(spec, {0});
+  CATCH_CHECK_FALSE(torch::allclose(frozen->features(images), backbone->features(images)));
+  bool cached = true;
+  inference::with_feature_cache(std::move(model.backbone), "on", true, (dir / "cache").string(), &cached);
+  CATCH_CHECK_FALSE(cached);
+  // A backbone with adapters is refused by the cache itself as well.
+  CATCH_CHECK_THAT(thrown_message<UsageError>([&] {
+                     auto adapted = backbones::open_backbone(spec, {0});
+                     adapted->enable_lora(4, 8);
+                     for (auto& [name, p] : adapted->trainable_parameters()) p.set_requires_grad(false);
+                     backbones::CachedBackbone cache(std::move(adapted), (dir / "cache2").string());
+                   }),
+                   Contains("has adapters"));
 }
