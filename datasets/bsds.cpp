@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.h"
+#include "datasets/mat5_structure.h"
 
 namespace lidere::datasets {
 namespace {
@@ -104,6 +105,7 @@ const matvar_t* struct_field(const matvar_t* entry, const char* name, const std:
 }  // namespace
 
 std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path) {
+  check_mat5_structure(path);  // before libmatio, which trusts the sizes a file claims
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw InputError(fmt::format("{}: cannot open as a MATLAB .mat file", path));
   std::unique_ptr<matvar_t, VarFreer> cell(Mat_VarRead(mat.get(), "groundTruth"));
@@ -144,6 +146,7 @@ std::unique_ptr<matvar_t, VarFreer> read_variable(mat_t* mat, const std::string&
 }
 
 std::unique_ptr<mat_t, MatCloser> open_mat(const std::string& path) {
+  check_mat5_structure(path);
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw InputError(fmt::format("{}: cannot open as a MATLAB .mat file", path));
   return mat;
@@ -152,6 +155,7 @@ std::unique_ptr<mat_t, MatCloser> open_mat(const std::string& path) {
 }  // namespace
 
 bool mat_has_variable(const std::string& path, const char* name) {
+  check_mat5_structure(path);
   std::unique_ptr<mat_t, MatCloser> mat(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!mat) return false;
   std::unique_ptr<matvar_t, VarFreer> var(Mat_VarReadInfo(mat.get(), name));

@@ -24,7 +24,8 @@ std::vector<BsdsAnnotation> read_bsds_ground_truth(const std::string& path);
 // variable `ucm2`, (2H+1, 2W+1) double) sampled at the pixels as the benchmark does
 // (ucm2(3:2:end, 3:2:end)): (H, W) float64.
 torch::Tensor read_ucm2(const std::string& path);
-// Whether a .mat file holds a variable of that name (false for a file that is not a .mat file).
+// Whether a .mat file holds a variable of that name (false for a file that is not a .mat file;
+// an InputError naming it for a damaged MAT 5 file: datasets/mat5_structure.h).
 bool mat_has_variable(const std::string& path, const char* name);
 // A collection of segmentations (variable `segs`, a 1 x K cell of (H, W) label maps): int64 maps.
 std::vector<torch::Tensor> read_segs(const std::string& path);

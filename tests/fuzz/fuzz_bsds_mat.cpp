@@ -19,8 +19,12 @@ void fuzz_one(const std::uint8_t* data, std::size_t size) {
     }
   };
   refused([&] { datasets::read_bsds_ground_truth(path); });
-  if (datasets::mat_has_variable(path, "ucm2")) refused([&] { datasets::read_ucm2(path); });
-  if (datasets::mat_has_variable(path, "segs")) refused([&] { datasets::read_segs(path); });
+  refused([&] {
+    if (datasets::mat_has_variable(path, "ucm2")) datasets::read_ucm2(path);
+  });
+  refused([&] {
+    if (datasets::mat_has_variable(path, "segs")) datasets::read_segs(path);
+  });
 }
 
 }  // namespace lidere::fuzz

@@ -117,6 +117,18 @@ def main():
     # asks malloc for it and handles the null that glibc returns; ASan must be told to return it too
     # (allocator_may_return_null, scripts/asan.sh) instead of aborting the process.
     (out / "regression_dims_over_1tb_z.mat").write_bytes(cut_short_ground_truth(seg_a, 65537, 553787650))
+    # The long fuzz run of stop 19: a 326-byte compressed file whose groundTruth cell claims hundreds
+    # of millions of entries. libmatio allocated a variable header for each (9 GB and counting inside
+    # Mat_VarReadInfo); datasets/mat5_structure.cpp now refuses a cell that claims more entries than
+    # its bytes could hold, before libmatio reads it.
+    entry = annotator(seg_a, bdry_a)
+    cell_head = element(MI_UINT32, struct.pack("<II", MX_CELL, 0))
+    cell_head += element(MI_INT32, struct.pack("<2i", 1, 400_000_000)) + element(MI_INT8, b"groundTruth")
+    var = struct.pack("<II", MI_MATRIX, (len(cell_head) + 400_000_000 * len(entry)) % 2**32) + cell_head + entry
+    packer = zlib.compressobj()
+    stream = packer.compress(var) + packer.flush(zlib.Z_SYNC_FLUSH)
+    (out / "regression_cell_count_z.mat").write_bytes(
+        mat_file([], False) + struct.pack("<II", MI_COMPRESSED, len(stream)) + stream)
 
 
 if __name__ == "__main__":
