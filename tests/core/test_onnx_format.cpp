@@ -59,9 +59,13 @@ CATCH_TEST_CASE("ONNX initializers read in every storage of the format, nodes by
   CATCH_CHECK(file.at("scalar").item<double>() == 1e300);
   CATCH_CHECK(file.at("u64").to(torch::kInt64)[1].item<std::int64_t>() == std::int64_t{1} << 40);
   CATCH_CHECK(file.at("empty").sizes() == torch::IntArrayRef({0, 3}));
-  CATCH_CHECK(file.metadata.at(lidere::onnx_consumers_key("onnx::Mul_7")) ==
-              "Mul\t/backbone/Mul\t1\ty\nAdd\t/backbone/Add\t1\tz");
-  CATCH_CHECK(file.metadata.at(lidere::onnx_consumers_key("floats")).empty());
+  const auto& readers = file.consumers.at("onnx::Mul_7");
+  CATCH_REQUIRE(readers.size() == 2);
+  CATCH_CHECK((readers[0].op_type == "Mul" && readers[0].node == "/backbone/Mul" && readers[0].input == 1 &&
+               readers[0].output == "y"));
+  CATCH_CHECK((readers[1].op_type == "Add" && readers[1].node == "/backbone/Add" && readers[1].input == 1 &&
+               readers[1].output == "z"));
+  CATCH_CHECK(file.consumers.count("floats") == 0);  // no node reads it
   const lidere::onnx::Model parsed = lidere::onnx::read_model(path);
   CATCH_REQUIRE(parsed.nodes.size() == 2);
   CATCH_CHECK(parsed.nodes[0].op_type == "Mul");
