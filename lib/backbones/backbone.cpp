@@ -10,6 +10,12 @@ void Backbone::enable_lora(std::int64_t, double) {
   throw UsageError(fmt::format("LoRA adapters need a ViT backbone (DINOv2/DINOv3), not {}", describe()));
 }
 
+void Backbone::set_activation_checkpointing(bool on) {
+  if (on) {
+    throw UsageError(fmt::format("activation checkpointing needs a ViT backbone (DINOv2/DINOv3), not {}", describe()));
+  }
+}
+
 torch::Tensor resize_bicubic(const torch::Tensor& x, std::int64_t rows, std::int64_t cols, bool antialias) {
   if (x.size(2) == rows && x.size(3) == cols) return x;
   // The ATen kernels torch.nn.functional.interpolate dispatches to for a target size.

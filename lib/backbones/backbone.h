@@ -46,6 +46,9 @@ class Backbone {
   virtual std::vector<std::pair<std::string, torch::Tensor>> adapter_parameters() const { return {}; }
   // Adds LoRA adapters (the paper's "+LoRA"); throws UsageError for a backbone that has none.
   virtual void enable_lora(std::int64_t rank, double alpha);
+  // Activation checkpointing while adapters train (recompute each block in the backward instead of
+  // keeping its activations); throws UsageError for a backbone that cannot.
+  virtual void set_activation_checkpointing(bool on);
 };
 
 // The official pre-processing plus extraction: images (B, 3, h, w) in [0, 1] of any size are

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/autograd.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/nn/init.h>
 
 #include "backbones/backbone.h"
@@ -137,6 +139,72 @@ VisionTransformerImpl::VisionTransformerImpl(const VitConfig& config) : config_(
   norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({D}).eps(config.layer_norm_eps)));
 }
 
+namespace {
+
+// One block under activation checkpointing, as torch.utils.checkpoint does it: the forward runs
+// without a graph and saves only the block's input; the backward runs the block again with
+// gradients on and differentiates that graph for the input and for the block's trainable
+// parameters (its LoRA adapters). The parameters are inputs of the function so that autograd
+// calls its backward even when nothing before the block needs a gradient (the frozen patch
+// embedding), and so that their gradients flow back through the engine as usual. (They must come
+// as a TensorList: autograd counts each of its tensors as an input, a std::vector as none.)
+struct CheckpointedBlock : torch::autograd::Function<CheckpointedBlock> {
+  // The RoPE tables (undefined for DINOv2) come as one non-tensor argument: they need no gradient,
+  // and autograd cannot describe an undefined tensor input.
+  using Rope = std::pair<torch::Tensor, torch::Tensor>;
+
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x,
+                               at::TensorList parameters, VitBlockImpl* block, const Rope& rope) {
+    ctx->save_for_backward({x});
+    if (rope.first.defined()) {
+      ctx->saved_data["rope_cos"] = rope.first;
+      ctx->saved_data["rope_sin"] = rope.second;
+    }
+    // The block belongs to the backbone, which outlives every graph built from its forward.
+    ctx->saved_data["block"] = reinterpret_cast<std::int64_t>(block);
+    ctx->saved_data["x_needs_grad"] = x.requires_grad();
+    ctx->saved_data["parameters"] = static_cast<std::int64_t>(parameters.size());
+    return block->forward(x, rope.first, rope.second);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grad_outputs) {
+    auto* block = reinterpret_cast<VitBlockImpl*>(ctx->saved_data["block"].toInt());
+    const bool x_needs_grad = ctx->saved_data["x_needs_grad"].toBool();
+    torch::Tensor rope_cos, rope_sin;
+    if (ctx->saved_data.count("rope_cos") > 0) {
+      rope_cos = ctx->saved_data["rope_cos"].toTensor();
+      rope_sin = ctx->saved_data["rope_sin"].toTensor();
+    }
+    std::vector<torch::Tensor> parameters;
+    for (const auto& p : block->parameters()) {
+      if (p.requires_grad()) parameters.push_back(p);
+    }
+    TORCH_CHECK(static_cast<std::int64_t>(parameters.size()) == ctx->saved_data["parameters"].toInt(),
+                "activation checkpointing: the block's trainable parameters changed between forward and backward");
+    const torch::Tensor x = ctx->get_saved_variables()[0].detach().requires_grad_(x_needs_grad);
+    torch::Tensor y;
+    {
+      torch::AutoGradMode grad_on(true);
+      y = block->forward(x, rope_cos, rope_sin);
+    }
+    std::vector<torch::Tensor> wrt;
+    if (x_needs_grad) wrt.push_back(x);
+    wrt.insert(wrt.end(), parameters.begin(), parameters.end());
+    const auto grads = torch::autograd::grad({y}, wrt, {grad_outputs[0]}, /*retain_graph=*/false,
+                                             /*create_graph=*/false, /*allow_unused=*/true);
+    // One gradient per input of forward, the parameter list flattened: x, parameters..., block,
+    // rope.
+    torch::autograd::variable_list out = {x_needs_grad ? grads[0] : torch::Tensor()};
+    out.insert(out.end(), grads.begin() + (x_needs_grad ? 1 : 0), grads.end());
+    out.emplace_back();
+    out.emplace_back();
+    return out;
+  }
+};
+
+}  // namespace
+
 void VisionTransformerImpl::enable_lora(std::int64_t rank, double alpha) {
   for (auto& p : parameters()) p.set_requires_grad(false);
   for (auto& block : blocks_) block->add_lora(rank, alpha);
@@ -205,7 +273,17 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward(const torch::Tensor& i
   if (config_.family == VitFamily::kDinov3) std::tie(cos, sin) = rope(H / p, W / p, x);
   std::vector<torch::Tensor> block_outputs(config_.depth);
   for (int i = 0; i <= last_needed; ++i) {
-    x = blocks_[i]->forward(x, cos, sin);
+    std::vector<torch::Tensor> trainable;
+    if (checkpoint_blocks_ && torch::GradMode::is_enabled()) {
+      for (const auto& parameter : blocks_[i]->parameters()) {
+        if (parameter.requires_grad()) trainable.push_back(parameter);
+      }
+    }
+    if (!trainable.empty() || (checkpoint_blocks_ && torch::GradMode::is_enabled() && x.requires_grad())) {
+      x = CheckpointedBlock::apply(x, at::TensorList(trainable), blocks_[i].get(), CheckpointedBlock::Rope{cos, sin});
+    } else {
+      x = blocks_[i]->forward(x, cos, sin);
+    }
     block_outputs[i] = x;
   }
   std::vector<torch::Tensor> out;

@@ -87,6 +87,12 @@ class VisionTransformerImpl : public torch::nn::Module {
   // block's qkv projection (VitBlockImpl::add_lora); gradients reach only the adapters.
   void enable_lora(std::int64_t rank = 8, double alpha = 16);
 
+  // Activation checkpointing of the blocks (for training the adapters on bounded memory): with it
+  // on, a forward with gradients keeps only each block's input and the backward recomputes the
+  // block to get its gradients, which equal those of the plain forward (same operations, same
+  // order). Off by default; has no effect without gradients.
+  void set_activation_checkpointing(bool on) { checkpoint_blocks_ = on; }
+
  private:
   torch::Tensor embed(const torch::Tensor& images);
   torch::Tensor resized_position_embeddings(std::int64_t rows, std::int64_t cols);
@@ -97,6 +103,7 @@ class VisionTransformerImpl : public torch::nn::Module {
   torch::nn::Conv2d patch_embeddings_{nullptr};
   std::vector<VitBlock> blocks_;
   torch::nn::LayerNorm norm_{nullptr};
+  bool checkpoint_blocks_ = false;
 };
 TORCH_MODULE(VisionTransformer);
 

@@ -32,6 +32,7 @@ class VitBackbone : public Backbone {
   std::vector<std::pair<std::string, torch::Tensor>> adapter_parameters() const override;
   std::vector<std::pair<std::string, torch::Tensor>> trainable_parameters() const override;
   void enable_lora(std::int64_t rank, double alpha) override { vit_.model->enable_lora(rank, alpha); }
+  void set_activation_checkpointing(bool on) override { vit_.model->set_activation_checkpointing(on); }
 
   const std::vector<int>& layers() const { return layers_; }
   VisionTransformer model() const { return vit_.model; }
