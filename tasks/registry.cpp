@@ -23,9 +23,9 @@ namespace {
 // row (see docs/architecture.md, "Adding a task").
 const TaskEntry kTasks[] = {
     {"seg", "semantic segmentation (a class per pixel)", &make_segmentation_task, &segmentation_options,
-     LIDERE_TASK_IO(&make_segmentation_io)},
+     LIDERE_TASK_IO(&make_segmentation_io), &segmentation_training_defaults},
     {"boundary", "boundary detection (BSDS500), scored by the BSDS benchmark", &make_boundary_task,
-     &boundary_options, LIDERE_TASK_IO(&make_boundary_io)},
+     &boundary_options, LIDERE_TASK_IO(&make_boundary_io), &boundary_training_defaults},
 };
 
 std::vector<TaskEntry>& entries() {

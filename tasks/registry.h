@@ -27,6 +27,10 @@ struct TaskEntry {
   std::unique_ptr<Task> (*make)(const nlohmann::json& description);
   const OptionTable& (*options)();
   std::unique_ptr<TaskIo> (*make_io)();  // null where the build has no image I/O
+  // Training settings that make a first run with no options converge for this task (JSON of
+  // train settings, e.g. {"lr": 0.01, "iterations": 1000}, task options under "task_options");
+  // the user's settings override them. Null: the settings' own defaults.
+  nlohmann::json (*training_defaults)() = nullptr;
 };
 
 // Every task: the table's rows, then rows added with add_task().

@@ -162,8 +162,8 @@ int run_train_bench(const TrainBenchOptions& o) {
   config.task = task->name();
   auto backbone = backbones::open_backbone(config.backbone, config.layers);
   backbone->to(device);
-  const auto readout_config =
-      inference::readout_config_for(*backbone, config.rows(), config.cols(), config.dim, config.heads);
+  const auto readout_config = inference::readout_config_for(*backbone, config.rows(), config.cols(), config.dim,
+                                                            config.heads, config.base_grid);
   torch::manual_seed(static_cast<std::int64_t>(config.seed));
   readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, readout_config, task->heads());
   readout.set_interp_backend(ops::parse_interp_backend(config.interp));

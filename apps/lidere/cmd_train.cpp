@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "inference/model.h"
 #include "inference/options.h"
 #include "inference/prediction.h"
+#include "inference/recommended.h"
 #include "ops/interp_attention.h"
 #include "tasks/registry.h"
 #include "train/run_dir.h"
@@ -49,17 +51,47 @@ std::vector<std::string> task_keys(const std::string& task) {
   return keys;
 }
 
-train::TrainConfig read_config(const fs::path& file) {
+nlohmann::json read_config_json(const fs::path& file) {
   std::ifstream in(file);
   if (!in) throw InputError(fmt::format("{}: cannot open the configuration", file.string()));
-  nlohmann::json json;
   try {
-    json = nlohmann::json::parse(in);
+    return nlohmann::json::parse(in);
   } catch (const nlohmann::json::exception& e) {
     throw InputError(fmt::format("{}: not valid JSON: {}", file.string(), e.what()));
   }
+}
+
+train::TrainConfig config_of(const nlohmann::json& json) {
   const std::string task = json.is_object() ? json.value("task", std::string()) : std::string();
   return train::config_from_json(json, task_keys(task.empty() ? tasks::default_task() : task));
+}
+
+train::TrainConfig read_config(const fs::path& file) { return config_of(read_config_json(file)); }
+
+// The recommended settings of the task and backbone the user chose (inference/recommended.h), for
+// every setting that neither the configuration file nor the command line gives.
+void apply_recommended(train::TrainConfig& config, const nlohmann::json& file, const std::vector<std::string>& sets) {
+  train::TrainConfig chosen = config;
+  std::vector<std::string> unclaimed;
+  train::apply_overrides(chosen, sets, &unclaimed);
+  std::set<std::string> given;
+  if (file.is_object()) {
+    for (const auto& item : file.items()) given.insert(item.key());
+  }
+  for (const auto& set : sets) given.insert(set.substr(0, set.find('=')));
+  const nlohmann::json settings =
+      inference::recommended_settings(chosen.task.empty() ? tasks::default_task() : chosen.task, chosen.backbone);
+  std::vector<std::string> recommended;
+  for (const auto& [key, value] : settings.items()) {
+    if (key == "task_options") {
+      for (const auto& [option, option_value] : value.items()) {
+        if (!config.task_options.contains(option)) config.task_options[option] = option_value;
+      }
+    } else if (!given.contains(key)) {
+      recommended.push_back(fmt::format("{}={}", key, value.dump()));
+    }
+  }
+  train::apply_overrides(config, recommended);
 }
 
 // Settings, then the task's options: --set of either kind and the task's flags, validated by the
@@ -77,7 +109,8 @@ void apply_command_line(train::TrainConfig& config, const TrainOptions& o, std::
 }
 
 train::TrainConfig resolve_config(const TrainOptions& o) {
-  train::TrainConfig config = o.config_file.empty() ? train::TrainConfig{} : read_config(o.config_file);
+  const nlohmann::json file = o.config_file.empty() ? nlohmann::json::object() : read_config_json(o.config_file);
+  train::TrainConfig config = o.config_file.empty() ? train::TrainConfig{} : config_of(file);
   std::vector<std::string> sets;
   const auto shortcut = [&](const char* key, const std::string& value) {
     if (!value.empty()) sets.push_back(fmt::format("{}={}", key, value));
@@ -96,6 +129,7 @@ train::TrainConfig resolve_config(const TrainOptions& o) {
   if (o.iterations > 0) shortcut("iterations", std::to_string(o.iterations));
   if (o.epochs > 0) shortcut("epochs", std::to_string(o.epochs));
   sets.insert(sets.end(), s.sets.begin(), s.sets.end());
+  apply_recommended(config, file, sets);
   apply_command_line(config, o, sets);
   return config;
 }
@@ -161,6 +195,7 @@ int run(const TrainOptions& o) {
     backbone->enable_lora(config.lora_rank, config.lora_alpha);  // a UsageError for a backbone without blocks
     adapters = {{"kind", "lora"}, {"rank", config.lora_rank}, {"alpha", config.lora_alpha}};
   }
+  backbone->set_activation_checkpointing(config.activation_checkpointing);
   const std::string backbone_description =
       backbone->describe() + (config.lora_rank > 0 ? fmt::format(" + LoRA rank {} alpha {}", config.lora_rank,
                                                                  config.lora_alpha)
@@ -168,7 +203,7 @@ int run(const TrainOptions& o) {
   const nlohmann::json backbone_record =
       inference::describe_backbone(*backbone, config.backbone, config.layers, adapters);
   const auto readout_config = inference::readout_config_for(*backbone, config.rows(), config.cols(), config.dim,
-                                                            config.heads);
+                                                            config.heads, config.base_grid);
   bool cached = false;
   const std::string cache_dir =
       config.cache_dir.empty() ? (fs::path(config.project) / ".cache" / "features").string() : config.cache_dir;

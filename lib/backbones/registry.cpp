@@ -55,6 +55,14 @@ bool is_torchscript_archive(const std::string& path) {
 
 }  // namespace
 
+std::vector<std::int64_t> recommended_imgsz(const std::string& spec) {
+  // EfficientNet-Lite0: its stride-16 grid at 256 px is 16 x 16. DINOv2-S (patch 14): 280 px gives a
+  // 20 x 20 grid.
+  if (spec == "efficientnet-lite0" || spec == "default") return {256, 256};
+  if (spec == "dinov2-s-imgfocus") return {280, 280};
+  return {};
+}
+
 std::unique_ptr<Backbone> open_backbone(const std::string& spec, const std::vector<int>& vit_layers) {
   if (spec == "efficientnet-lite0" || spec == "default") {
     return std::make_unique<EfficientNetBackbone>(default_efficientnet_weights());

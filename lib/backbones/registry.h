@@ -27,6 +27,11 @@ std::string default_efficientnet_weights();
 // further (for saliency) and whether the backbone stayed frozen is not known.
 std::string imgfocus_dinov2s_weights();
 
+// The input size (rows, cols) a first run with this backbone trains at, for the bundled backbones
+// (docs/results.md gives the sweeps that chose them); empty for any other spec, which keeps the
+// default size.
+std::vector<std::int64_t> recommended_imgsz(const std::string& spec);
+
 // `vit_layers`: blocks to concatenate for ViTs (empty: the official default).
 std::unique_ptr<Backbone> open_backbone(const std::string& spec, const std::vector<int>& vit_layers = {});
 

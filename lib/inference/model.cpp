@@ -33,16 +33,21 @@ FeatureFunction feature_function(backbones::Backbone& backbone, std::int64_t row
 }
 
 readout::ReadoutConfig readout_config_for(const backbones::Backbone& backbone, std::int64_t rows, std::int64_t cols,
-                                          std::int64_t dim, std::int64_t heads) {
+                                          std::int64_t dim, std::int64_t heads,
+                                          const std::vector<std::int64_t>& base_grid) {
   const backbones::FeatureShape shape = backbone.feature_shape(rows, cols);
-  if (rows % 8 != 0 || cols % 8 != 0) {
-    throw UsageError(
-        fmt::format("imgsz {}x{}: the readout needs multiples of 8 (its target grid is input / 8)", rows, cols));
+  if (base_grid.empty() && (rows < 8 || cols < 8)) {
+    throw UsageError(fmt::format("imgsz {}x{}: the readout's target grid is input / 8, so the input needs at least 8 "
+                                 "pixels each way (or set base_grid)",
+                                 rows, cols));
+  }
+  if (!base_grid.empty() && base_grid.size() != 2) {
+    throw UsageError(fmt::format("base_grid: expected [rows, cols], got {} values", base_grid.size()));
   }
   readout::ReadoutConfig config;
   config.feature_channels = shape.channels;
   config.feature_grid = shape.grid;
-  config.base_grid = {rows / 8, cols / 8};
+  config.base_grid = base_grid.empty() ? GridSize{rows / 8, cols / 8} : GridSize{base_grid[0], base_grid[1]};
   config.dim = dim;
   config.heads = heads;
   config.validate();

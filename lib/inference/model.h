@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -28,11 +29,14 @@ using FeatureFunction = std::function<torch::Tensor(const torch::Tensor& images)
 // antialiased; a no-op for images already at that size), then the backbone.
 FeatureFunction feature_function(backbones::Backbone& backbone, std::int64_t rows, std::int64_t cols);
 
-// The readout-size rule: for a backbone at an input size, the official grids (interpolation target
-// = input / 8, output = input / 2), width and heads. Throws UsageError for a size that is not a
-// multiple of 8 or that the backbone cannot take.
+// The readout-size rule: for a backbone at an input size, the interpolation target grid
+// `base_grid` ([rows, cols]; empty: the official input / 8, rounded down, which is 64 x 64 at both
+// 512 px and DINOv2's 518 px), the output 4x that grid, width and heads. Any input the backbone
+// takes works (every task brings its outputs to the image's own size). Throws UsageError for a
+// size the backbone cannot take or an input under 8 pixels.
 readout::ReadoutConfig readout_config_for(const backbones::Backbone& backbone, std::int64_t rows, std::int64_t cols,
-                                          std::int64_t dim, std::int64_t heads);
+                                          std::int64_t dim, std::int64_t heads,
+                                          const std::vector<std::int64_t>& base_grid = {});
 
 // The backbone wrapped in the feature cache (backbones/feature_cache.h) when `setting` is "on", or
 // "auto" and the augmentation keeps features reusable; never for a backbone with trainable

@@ -12,7 +12,8 @@
 namespace lidere::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, task_options, data, train_split, val_split,
-                                                backbone, layers, lora_rank, lora_alpha, readout, imgsz, dim, heads, iterations, epochs,
+                                                backbone, layers, lora_rank, lora_alpha, activation_checkpointing, readout, imgsz, dim,
+                                                heads, base_grid, iterations, epochs,
                                                 batch, lr, weight_decay, warmup, schedule, amp, augment, up_factor,
                                                 p_blur, rotation, workers, cache, cache_dir, interp, val_every,
                                                 save_every, val_images, seed, device, project, name)
@@ -25,7 +26,7 @@ nlohmann::json to_json(const TrainConfig& config) {
 
 namespace {
 
-// imgsz accepts 512, [288, 384] and "288x384".
+// imgsz (and base_grid) accept 512, [288, 384] and "288x384".
 nlohmann::json normalise_imgsz(const nlohmann::json& value) {
   if (value.is_number_integer()) return {value.get<std::int64_t>(), value.get<std::int64_t>()};
   if (value.is_string()) {
@@ -49,7 +50,9 @@ constexpr const char* kMovedToTasks[] = {"ignore_index", "balanced", "val_thresh
 TrainConfig config_from_json(const nlohmann::json& json, const std::vector<std::string>& task_keys) {
   if (!json.is_object()) throw UsageError("configuration: expected a JSON object");
   nlohmann::json j = json;
-  if (j.contains("imgsz")) j["imgsz"] = normalise_imgsz(j["imgsz"]);
+  for (const char* size : {"imgsz", "base_grid"}) {
+    if (j.contains(size)) j[size] = normalise_imgsz(j[size]);
+  }
   const nlohmann::json known = to_json(TrainConfig{});
   for (const auto& [key, value] : json.items()) {
     if (known.contains(key)) continue;
@@ -94,7 +97,7 @@ void apply_overrides(TrainConfig& config, const std::vector<std::string>& assign
     // JSON if it parses (numbers, booleans, lists), else the text itself.
     nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (value.is_discarded()) value = text;
-    if (key == "imgsz") value = normalise_imgsz(value);
+    if (key == "imgsz" || key == "base_grid") value = normalise_imgsz(value);
     if (j[key].is_string() && !value.is_string()) value = text;  // e.g. name=2024
     const auto kind = [](const nlohmann::json& v) {
       return v.is_number() ? std::string("number") : std::string(v.type_name());
@@ -125,6 +128,13 @@ void TrainConfig::validate() const {
   if (weight_decay < 0) throw UsageError("weight_decay cannot be negative");
   if (lora_rank < 0) throw UsageError(fmt::format("lora_rank cannot be negative (got {}; 0 trains no adapters)", lora_rank));
   if (!(lora_alpha > 0)) throw UsageError(fmt::format("lora_alpha must be positive (got {})", lora_alpha));
+  if (activation_checkpointing && lora_rank == 0) {
+    throw UsageError("activation_checkpointing saves memory only while the backbone trains: set lora_rank too");
+  }
+  if (!base_grid.empty() && (base_grid.size() != 2 || base_grid[0] <= 0 || base_grid[1] <= 0)) {
+    throw UsageError(fmt::format("base_grid must be [rows, cols], both positive (got [{}]); [] = input / 8",
+                                 fmt::join(base_grid, ", ")));
+  }
   if (augment != "standard" && augment != "hflip" && augment != "none") {
     throw UsageError(fmt::format("augment '{}': use standard, hflip or none", augment));
   }

@@ -26,9 +26,15 @@ struct TrainConfig {
   // (0: a frozen backbone); scale lora_alpha / rank. The official defaults are rank 8, alpha 16.
   std::int64_t lora_rank = 0;
   double lora_alpha = 16;
+  // Recompute each ViT block in the backward instead of keeping its activations (with lora_rank):
+  // less memory for the same gradients, about a third more time per step.
+  bool activation_checkpointing = false;
   std::string readout = "lidere";                // lidere | linear
   std::vector<std::int64_t> imgsz = {256, 256};  // model input rows, cols
   std::int64_t dim = 64, heads = 8;              // readout width and heads
+  // The interpolation module's target grid, rows and cols; empty: input / 8 rounded down, as the
+  // official 64 x 64 at 512 px and at DINOv2's 518 px (readout/grid.h default_base_grid).
+  std::vector<std::int64_t> base_grid;
   // how long and how fast
   std::int64_t iterations = 1000;
   std::int64_t epochs = 0;  // > 0: overrides iterations (epochs x images / batch)

@@ -36,6 +36,8 @@ struct BoundarySpec {
 // Options: balanced, thresholds (alias val_thresholds), max_dist, nms_tolerance, thin, tile,
 // overlap, bits; and the data-derived field target_side.
 const OptionTable& boundary_options();
+// What a first run trains with (tasks/registry.h TaskEntry::training_defaults).
+nlohmann::json boundary_training_defaults();
 std::unique_ptr<Task> make_boundary_task(const nlohmann::json& description);
 
 class BoundaryTask : public Task {

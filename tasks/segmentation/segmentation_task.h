@@ -21,6 +21,8 @@ struct SegmentationSpec {
 
 // Options: ignore_index (-1: the dataset's).
 const OptionTable& segmentation_options();
+// What a first run trains with (tasks/registry.h TaskEntry::training_defaults).
+nlohmann::json segmentation_training_defaults();
 // From a description {"task": "seg", "class_names": [...], "ignore_index": N}.
 std::unique_ptr<Task> make_segmentation_task(const nlohmann::json& description);
 

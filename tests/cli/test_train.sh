@@ -158,6 +158,43 @@ expect boundary-checkpoint-on-seg-data 3 'not a boundary dataset' -- "$bin" eval
 expect seg-checkpoint-as-boundary 3 "trained for task 'seg'" -- "$bin" eval --task boundary \
   --weights "$tmp/runs/seg/whole" --data "$tmp/bsds" --out "$tmp/eval_wrong2" -q
 
+# --- recommended settings: the task's and the backbone's, under what the user sets ---------------
+setting() { "$py" -c 'import json,sys; c=json.load(open(sys.argv[1])); v=c
+for k in sys.argv[2].split("."): v=v[k]
+print(json.dumps(v))' "$1" "$2"; }
+want_setting() {  # RUN KEY VALUE
+  local got; got=$(setting "$tmp/runs/$1/config.json" "$2")
+  [[ $got == "$3" ]] && pass || fail "$1: $2 = $got, want $3"
+}
+rec=(--batch 4 --iterations 1 --set val_every=1 --set workers=1 --project "$tmp/runs" -q)
+expect recommended 0 '' -- "$bin" train --data "$tmp/data" "${rec[@]}" --name rec
+want_setting seg/rec lr 0.01
+want_setting seg/rec imgsz '[256, 256]'
+printf '{"lr": 0.003, "imgsz": [64, 64]}' >"$tmp/user_config.json"
+expect recommended-config 0 '' -- "$bin" train --data "$tmp/data" "${rec[@]}" --config "$tmp/user_config.json" --name rec_config
+want_setting seg/rec_config lr 0.003
+want_setting seg/rec_config imgsz '[64, 64]'
+expect recommended-set 0 '' -- "$bin" train --data "$tmp/data" "${rec[@]}" --imgsz 64 --set lr=0.002 --name rec_set
+want_setting seg/rec_set lr 0.002
+expect recommended-boundary 0 '' -- "$bin" train --task boundary --data "$tmp/bsds" "${rec[@]}" --imgsz 64 \
+  --set val_thresholds=3 --name rec_boundary
+want_setting boundary/rec_boundary task_options.balanced true
+want_setting boundary/rec_boundary iterations 1
+expect recommended-boundary-set 0 '' -- "$bin" train --task boundary --data "$tmp/bsds" "${rec[@]}" --imgsz 64 \
+  --set val_thresholds=3 --set task.balanced=false --name rec_boundary_off
+want_setting boundary/rec_boundary_off task_options.balanced false
+# Any multiple of the patch: DINOv2-S at 70x98 px (5 x 7 tokens, no multiple of 8: target grid
+# 8 x 12, output 32 x 48); the prediction comes back at the image's size.
+expect any-size 0 'output 32x48' -- "$bin" train --data "$tmp/data" --batch 4 --iterations 1 --set val_every=1 \
+  --set workers=1 --project "$tmp/runs" --backbone dinov2-s-imgfocus --imgsz 70x98 --name size70
+expect any-size-predict 0 '' -- "$bin" predict "$tmp/data/predict" --weights "$tmp/runs/seg/size70" --out "$tmp/pred70" -q
+check_size "$tmp/pred70/masks/photo_2.png" 384 512
+expect base-grid 0 'output 48x48' -- "$bin" train --data "$tmp/data" --batch 4 --iterations 1 --set val_every=1 \
+  --set workers=1 --project "$tmp/runs" --imgsz 64 --set base_grid=12 --name grid12
+expect base-grid-bad 2 'base_grid must be' -- "$bin" train --data "$tmp/data" "${rec[@]}" --set base_grid=[0,4]
+expect checkpointing-frozen 2 'set lora_rank too' -- "$bin" train --data "$tmp/data" "${rec[@]}" \
+  --set activation_checkpointing=true
+
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }
 short=(--imgsz 64 --batch 4 --iterations 2 --project "$tmp/runs" -q)

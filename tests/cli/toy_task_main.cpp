@@ -6,6 +6,6 @@
 
 int main(int argc, char** argv) {
   lidere::tasks::add_task({"toy", "brightness of every pixel (a test-only task)", &lidere::toy::make_toy_task,
-                           &lidere::toy::toy_options, &lidere::toy::make_toy_io});
+                           &lidere::toy::toy_options, &lidere::toy::make_toy_io, nullptr});
   return lidere::cli::run(argc, argv);
 }
