@@ -28,7 +28,7 @@ std::string default_efficientnet_weights();
 std::string imgfocus_dinov2s_weights();
 
 // The input size (rows, cols) a first run with this backbone trains at, for the bundled backbones
-// (docs/results.md gives the sweeps that chose them); empty for any other spec, which keeps the
+// (docs/results.md gives the runs they come from); empty for any other spec, which keeps the
 // default size.
 std::vector<std::int64_t> recommended_imgsz(const std::string& spec);
 

@@ -1,8 +1,8 @@
 // The settings a first `lidere train` with no options trains with, per task and backbone: the
 // task's training defaults (its registry row: learning rate, length, task options) and the
-// backbone's input size (backbones/registry.h). They were chosen by the sweeps of docs/results.md
-// so that such a run converges on the shared datasets; a setting the user gives (a configuration
-// file or the command line) always wins.
+// backbone's input size (backbones/registry.h), taken from the runs of docs/results.md (the sweep
+// that checks each converges on the shared datasets is open: issue 12). A setting the user gives (a
+// configuration file or the command line) always wins.
 #pragma once
 
 #include <string>
