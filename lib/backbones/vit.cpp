@@ -272,14 +272,16 @@ std::vector<torch::Tensor> VisionTransformerImpl::forward(const torch::Tensor& i
   torch::Tensor cos, sin;
   if (config_.family == VitFamily::kDinov3) std::tie(cos, sin) = rope(H / p, W / p, x);
   std::vector<torch::Tensor> block_outputs(config_.depth);
+  // Checkpointing applies only where a backward will come.
+  const bool checkpoint = checkpoint_blocks_ && torch::GradMode::is_enabled();
   for (int i = 0; i <= last_needed; ++i) {
     std::vector<torch::Tensor> trainable;
-    if (checkpoint_blocks_ && torch::GradMode::is_enabled()) {
+    if (checkpoint) {
       for (const auto& parameter : blocks_[i]->parameters()) {
         if (parameter.requires_grad()) trainable.push_back(parameter);
       }
     }
-    if (!trainable.empty() || (checkpoint_blocks_ && torch::GradMode::is_enabled() && x.requires_grad())) {
+    if (checkpoint && (!trainable.empty() || x.requires_grad())) {
       x = CheckpointedBlock::apply(x, at::TensorList(trainable), blocks_[i].get(), CheckpointedBlock::Rope{cos, sin});
     } else {
       x = blocks_[i]->forward(x, cos, sin);
