@@ -10,12 +10,12 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bsds="${LIDERE_SHARED_DIR:-$root/../shared}/datasets/bsds500"
 out="${1:-$root/runs/bsds_lidere}"
 shift || true
-bin="${LIDERE_BUILD_DIR:-$root/build}/apps/lidere/lidere"
+bin="${LIDERE_BIN:-${LIDERE_BUILD_DIR:-$root/build}/apps/lidere/lidere}"
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 timed() { local start=$(date +%s); "$@"; echo "  ($(($(date +%s) - start)) s)"; }
 run="$out/boundary/bsds"
 if [[ ! -f "$run/weights/best.safetensors" ]]; then
-  echo "training: 1200 iterations of batch 8 at 256 px, lr 0.01, hflip, validation on 20 val images"
+  echo "training: 1200 iterations of batch 8 at the backbone's recommended input (256 px for EfficientNet-Lite0) unless --imgsz, lr 0.01, hflip, validation on 20 val images"
   timed "$bin" train --task boundary --data "$bsds" --iterations 1200 --batch 8 --set lr=0.01 \
     --set val_every=400 --set val_images=20 --project "$out" --name bsds --exist-ok "$@"
 fi

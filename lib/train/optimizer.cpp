@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -9,10 +10,18 @@
 
 namespace lidere::train {
 
-AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, AdamWOptions options) : options_(options) {
-  for (auto& [name, param] : parameters) {
-    if (!param.requires_grad()) continue;
-    slots_.push_back({name, param, torch::zeros_like(param), torch::zeros_like(param)});
+AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, AdamWOptions options)
+    : AdamW(std::vector<ParameterGroup>{ParameterGroup{std::move(parameters), 1.0}}, options) {}
+
+AdamW::AdamW(std::vector<ParameterGroup> groups, AdamWOptions options) : options_(options) {
+  std::set<std::string> names;
+  for (auto& group : groups) {
+    if (!(group.lr_scale >= 0)) throw UsageError(fmt::format("learning-rate scale {} is not >= 0", group.lr_scale));
+    for (auto& [name, param] : group.parameters) {
+      if (!names.insert(name).second) throw UsageError(fmt::format("parameter '{}' is in two groups", name));
+      if (!param.requires_grad()) continue;
+      slots_.push_back({name, param, torch::zeros_like(param), torch::zeros_like(param), group.lr_scale});
+    }
   }
 }
 
@@ -30,11 +39,12 @@ void AdamW::step(double lr) {
   for (Slot& s : slots_) {
     const torch::Tensor& grad = s.param.grad();
     if (!grad.defined()) continue;  // as torch: a parameter without a gradient is not touched
-    s.param.mul_(1.0 - lr * options_.weight_decay);
+    const double rate = lr * s.lr_scale;
+    s.param.mul_(1.0 - rate * options_.weight_decay);
     s.exp_avg.lerp_(grad, 1.0 - options_.beta1);
     s.exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
     const torch::Tensor denom = (s.exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(options_.eps);
-    s.param.addcdiv_(s.exp_avg, denom, -lr / bias_correction1);
+    s.param.addcdiv_(s.exp_avg, denom, -rate / bias_correction1);
   }
 }
 

@@ -20,13 +20,23 @@ struct AdamWOptions {
   double weight_decay = 0.0;  // the released train_simple uses 0
 };
 
+// Parameters that share a learning rate: the step's lr times `lr_scale` (as torch's parameter
+// groups, whose weight decay also uses the group's rate). LoRA adapters train at their own rate
+// (TrainConfig::lora_lr) under the same schedule.
+struct ParameterGroup {
+  std::vector<std::pair<std::string, torch::Tensor>> parameters;
+  double lr_scale = 1.0;
+};
+
 class AdamW {
  public:
   // `parameters`: (name, tensor) pairs; the names key the state in checkpoints.
   AdamW(std::vector<std::pair<std::string, torch::Tensor>> parameters, AdamWOptions options);
+  // Several groups; names must be unique over all of them.
+  AdamW(std::vector<ParameterGroup> groups, AdamWOptions options);
 
   void zero_grad();
-  // One update with learning rate `lr` (the schedule's value for this step).
+  // One update with learning rate `lr` (the schedule's value for this step) times each group's scale.
   void step(double lr);
   std::int64_t steps() const { return steps_; }
 
@@ -39,6 +49,7 @@ class AdamW {
   struct Slot {
     std::string name;
     torch::Tensor param, exp_avg, exp_avg_sq;
+    double lr_scale = 1.0;
   };
   std::vector<Slot> slots_;
   AdamWOptions options_;

@@ -12,7 +12,7 @@
 namespace lidere::train {
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TrainConfig, task, task_options, data, train_split, val_split,
-                                                backbone, layers, lora_rank, lora_alpha, activation_checkpointing, readout, imgsz, dim,
+                                                backbone, layers, lora_rank, lora_alpha, lora_lr, activation_checkpointing, readout, imgsz, dim,
                                                 heads, base_grid, iterations, epochs,
                                                 batch, lr, weight_decay, warmup, schedule, amp, augment, up_factor,
                                                 p_blur, rotation, workers, cache, cache_dir, interp, val_every,
@@ -128,6 +128,8 @@ void TrainConfig::validate() const {
   if (weight_decay < 0) throw UsageError("weight_decay cannot be negative");
   if (lora_rank < 0) throw UsageError(fmt::format("lora_rank cannot be negative (got {}; 0 trains no adapters)", lora_rank));
   if (!(lora_alpha > 0)) throw UsageError(fmt::format("lora_alpha must be positive (got {})", lora_alpha));
+  if (lora_lr < 0) throw UsageError(fmt::format("lora_lr cannot be negative (got {}; 0 = lr)", lora_lr));
+  if (lora_lr > 0 && lora_rank == 0) throw UsageError("lora_lr is the adapters' learning rate: set lora_rank too");
   if (activation_checkpointing && lora_rank == 0) {
     throw UsageError("activation_checkpointing saves memory only while the backbone trains: set lora_rank too");
   }

@@ -26,6 +26,10 @@ struct TrainConfig {
   // (0: a frozen backbone); scale lora_alpha / rank. The official defaults are rank 8, alpha 16.
   std::int64_t lora_rank = 0;
   double lora_alpha = 16;
+  // The adapters' own peak learning rate (same warm-up and schedule as lr); 0: lr. The readout's
+  // lr 0.01 moves every entry of lora_B by about 0.01 a step, enough to spoil the pretrained
+  // attention within a few steps (docs/results.md, "LoRA against the frozen backbone").
+  double lora_lr = 0;
   // Recompute each ViT block in the backward instead of keeping its activations (with lora_rank):
   // less memory for the same gradients, about a third more time per step.
   bool activation_checkpointing = false;

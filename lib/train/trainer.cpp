@@ -102,11 +102,13 @@ TrainSummary Trainer::run(const BatchSource& train, const data::SampleSource& va
   AdamWOptions options;
   options.lr = config_.lr;
   options.weight_decay = config_.weight_decay;
-  // The readout's parameters under their own names, a trainable backbone's under "backbone.".
-  NamedParameters named;
-  for (const auto& item : readout_.module().named_parameters()) named.emplace_back(item.key(), item.value());
-  for (const auto& [name, p] : backbone_parameters_) named.emplace_back(kBackbonePrefix + name, p);
-  AdamW optimizer(named, options);
+  // The readout's parameters under their own names at lr, a trainable backbone's (the adapters)
+  // under "backbone." at lora_lr when set.
+  ParameterGroup readout_group, backbone_group;
+  for (const auto& item : readout_.module().named_parameters()) readout_group.parameters.emplace_back(item.key(), item.value());
+  for (const auto& [name, p] : backbone_parameters_) backbone_group.parameters.emplace_back(kBackbonePrefix + name, p);
+  backbone_group.lr_scale = config_.lora_lr > 0 ? config_.lora_lr / config_.lr : 1.0;
+  AdamW optimizer({readout_group, backbone_group}, options);
 
   TrainSummary summary;
   std::int64_t start = 0;

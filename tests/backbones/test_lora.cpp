@@ -4,25 +4,14 @@
 
 #include "backbones/vit.h"
 #include "test_common.h"
+#include "test_tiny_vit.h"
 
 using namespace lidere::backbones;
 
 namespace {
 
-VitConfig tiny_config() {
-  VitConfig c;
-  c.hidden = 32;
-  c.depth = 2;
-  c.heads = 2;
-  c.intermediate = 64;
-  c.patch = 8;
-  return c;
-}
-
-void randomize(torch::nn::Module& m) {
-  torch::NoGradGuard no_grad;
-  for (auto& p : m.parameters()) p.normal_(0, 0.2);
-}
+VitConfig tiny_config() { return lidere::testing::tiny_vit_config(); }
+void randomize(torch::nn::Module& m) { lidere::testing::randomize(m); }
 
 }  // namespace
 

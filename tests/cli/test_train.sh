@@ -194,6 +194,8 @@ expect base-grid 0 'output 48x48' -- "$bin" train --data "$tmp/data" --batch 4 -
 expect base-grid-bad 2 'base_grid must be' -- "$bin" train --data "$tmp/data" "${rec[@]}" --set base_grid=[0,4]
 expect checkpointing-frozen 2 'set lora_rank too' -- "$bin" train --data "$tmp/data" "${rec[@]}" \
   --set activation_checkpointing=true
+expect lora-lr-frozen 2 "lora_lr is the adapters' learning rate: set lora_rank too" -- "$bin" train \
+  --data "$tmp/data" "${rec[@]}" --set lora_lr=1e-4
 
 # --- errors name the file ------------------------------------------------------------------------
 bad() { rm -rf "$tmp/bad"; cp -r "$tmp/data" "$tmp/bad"; }

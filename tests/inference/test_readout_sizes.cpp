@@ -9,6 +9,7 @@
 #include "readout/readout_head.h"
 #include "tasks/segmentation/segmentation_task.h"
 #include "test_common.h"
+#include "test_tiny_vit.h"
 
 using namespace lidere;
 using Catch::Matchers::Contains;
@@ -16,21 +17,13 @@ using lidere::testing::thrown_message;
 
 namespace {
 
-// A tiny random DINOv2-family ViT with DINOv2's patch of 14.
+// A tiny random DINOv2-family ViT with DINOv2's patch of 14 (its own initialisation).
 std::unique_ptr<backbones::VitBackbone> tiny_patch14_vit() {
-  backbones::VitConfig c;
+  backbones::VitConfig c = lidere::testing::tiny_vit_config(14);
   c.family = backbones::VitFamily::kDinov2;
-  c.hidden = 32;
-  c.depth = 2;
-  c.heads = 2;
-  c.intermediate = 64;
-  c.patch = 14;
   c.registers = 0;
   c.position_grid = 4;
-  torch::manual_seed(11);
-  backbones::VisionTransformer vit(c);
-  return std::make_unique<backbones::VitBackbone>(backbones::LoadedVit{vit, backbones::VitLayout::kHfDinov2, ""},
-                                                  std::vector<int>{0});
+  return lidere::testing::tiny_vit_backbone(c, backbones::VitLayout::kHfDinov2, 11, /*std=*/0);
 }
 
 }  // namespace

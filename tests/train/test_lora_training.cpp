@@ -15,6 +15,7 @@
 #include "inference/model.h"
 #include "tasks/segmentation/segmentation_task.h"
 #include "test_common.h"
+#include "test_tiny_vit.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
 
@@ -25,20 +26,7 @@ using lidere::testing::thrown_message;
 namespace {
 
 std::unique_ptr<backbones::VitBackbone> tiny_vit() {
-  backbones::VitConfig c;
-  c.hidden = 32;
-  c.depth = 2;
-  c.heads = 2;
-  c.intermediate = 64;
-  c.patch = 8;
-  torch::manual_seed(7);
-  backbones::VisionTransformer vit(c);
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& p : vit->parameters()) p.normal_(0, 0.2);
-  }
-  return std::make_unique<backbones::VitBackbone>(backbones::LoadedVit{vit, backbones::VitLayout::kHfDinov3, ""},
-                                                  std::vector<int>{0});
+  return lidere::testing::tiny_vit_backbone(lidere::testing::tiny_vit_config(), backbones::VitLayout::kHfDinov3, 7);
 }
 
 // Images whose left half is bright and labelled 1: a split that features can see.
@@ -143,16 +131,13 @@ CATCH_TEST_CASE("a LoRA run's checkpoint opens with its adapters for eval and pr
   const auto dir = lidere::testing::scratch_dir("lora_reopen");
   // A tiny ViT on disk, as a user's --backbone would be (64-wide heads: the shapes tell the rest).
   {
-    backbones::VitConfig c;
+    backbones::VitConfig c = lidere::testing::tiny_vit_config();
     c.hidden = 64;
-    c.depth = 2;
     c.heads = 1;
     c.intermediate = 128;
-    c.patch = 8;
     torch::manual_seed(11);
     backbones::VisionTransformer vit(c);
-    torch::NoGradGuard no_grad;
-    for (auto& p : vit->parameters()) p.normal_(0, 0.2);
+    lidere::testing::randomize(*vit);
     save_safetensors((dir / "tiny_vit.safetensors").string(), state_dict(*vit));
   }
   const std::string spec = (dir / "tiny_vit.safetensors").string();
@@ -210,4 +195,67 @@ CATCH_TEST_CASE("a LoRA run's checkpoint opens with its adapters for eval and pr
                      backbones::CachedBackbone cache(std::move(adapted), (dir / "cache2").string());
                    }),
                    Contains("has adapters"));
+}
+
+CATCH_TEST_CASE("lora_lr: the adapters train at their own rate, the readout at lr", "[unit]") {
+  // AdamW's first step moves every entry whose gradient is not zero by its rate (m / sqrt(v) is
+  // the gradient's sign then), so after one step at full rate (no warm-up) the largest change of
+  // each lora_B (zero at the start) is lora_lr, and of the readout's weights lr.
+  const auto dir = lidere::testing::scratch_dir("lora_lr");
+  const tasks::SegmentationTask task({{"dark", "bright"}, 255});
+  const data::SampleSource source{8, sample, [](std::int64_t i) { return std::to_string(i); }};
+  const data::SampleLoader loader(source, {32, 32, 4, 0, {"none", 1.5, 0.0, 0.0}});
+  const train::BatchSource batches{8, [&](std::int64_t step) { return loader.training_batch(step); }};
+  const auto one_step = [&](double lora_lr, const std::string& name) {
+    auto vit = tiny_vit_with_lora();
+    train::TrainConfig config;
+    config.imgsz = {32, 32};
+    config.iterations = 1;
+    config.warmup = 0;
+    config.batch = 4;
+    config.lr = 0.02;
+    config.lora_rank = 4;
+    config.lora_lr = lora_lr;
+    config.val_every = 1;
+    config.val_images = 1;
+    config.workers = 0;
+    config.validate();
+    const readout::ReadoutConfig rc = inference::readout_config_for(*vit, 32, 32, 64, 8);
+    torch::manual_seed(0);
+    readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, rc, task.heads());
+    std::map<std::string, torch::Tensor> readout_before;
+    for (const auto& p : readout.module().named_parameters()) readout_before[p.key()] = p.value().detach().clone();
+    const auto run = train::RunDir::create(dir, "seg", name);
+    const nlohmann::json meta = inference::describe_run(task, readout, {{"spec", "tiny"}}, config.imgsz, {});
+    train::Trainer trainer(config, readout, task, inference::feature_function(*vit, 32, 32), run, meta,
+                           ProgressMode::kQuiet, vit->trainable_parameters());
+    trainer.run(batches, source, nullptr);
+    double b_step = 0, readout_step = 0;
+    std::map<std::string, torch::Tensor> adapters;
+    for (const auto& [n, p] : vit->trainable_parameters()) {
+      adapters[n] = p.detach().clone();
+      if (n.find("lora_B") != std::string::npos) b_step = std::max(b_step, p.abs().max().item<double>());
+    }
+    for (const auto& p : readout.module().named_parameters()) {
+      readout_step = std::max(readout_step, (p.value() - readout_before[p.key()]).abs().max().item<double>());
+    }
+    return std::make_tuple(b_step, readout_step, adapters);
+  };
+  const auto [b_default, readout_default, adapters_default] = one_step(0, "default");
+  const auto [b_same, readout_same, adapters_same] = one_step(0.02, "same");
+  const auto [b_low, readout_low, adapters_low] = one_step(2e-4, "low");
+  CATCH_CHECK_THAT(b_default, Catch::Matchers::WithinRel(0.02, 1e-3));  // 0 = lr
+  CATCH_CHECK_THAT(b_low, Catch::Matchers::WithinRel(2e-4, 1e-3));
+  CATCH_CHECK_THAT(readout_low, Catch::Matchers::WithinRel(0.02, 1e-3));  // the readout keeps lr
+  CATCH_CHECK(readout_low == readout_default);
+  for (const auto& [n, t] : adapters_default) {
+    CATCH_INFO(n);
+    CATCH_CHECK(torch::equal(t, adapters_same.at(n)));  // lora_lr = lr is the default, bit for bit
+  }
+  train::TrainConfig frozen;
+  frozen.lora_lr = 1e-4;
+  CATCH_CHECK_THAT(thrown_message<UsageError>([&] { frozen.validate(); }), Contains("set lora_rank too"));
+  frozen.lora_rank = 8;
+  frozen.lora_lr = -1;
+  CATCH_CHECK_THAT(thrown_message<UsageError>([&] { frozen.validate(); }), Contains("lora_lr cannot be negative"));
 }

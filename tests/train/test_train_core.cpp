@@ -45,6 +45,45 @@ CATCH_TEST_CASE("AdamW matches torch::optim::AdamW step for step", "[unit]") {
   }
 }
 
+CATCH_TEST_CASE("AdamW groups: each at its own learning rate, as torch's parameter groups", "[unit]") {
+  // The readout at lr, the LoRA adapters at lora_lr = lr * scale: the same as torch::optim::AdamW
+  // with two parameter groups whose rates keep that ratio under the schedule (weight decay too).
+  torch::manual_seed(3);
+  torch::Tensor a = torch::randn({4, 2}, torch::kDouble).requires_grad_(true);
+  torch::Tensor b = torch::randn({3}, torch::kDouble).requires_grad_(true);
+  torch::Tensor ra = a.detach().clone().requires_grad_(true), rb = b.detach().clone().requires_grad_(true);
+  train::AdamWOptions options;
+  options.weight_decay = 0.05;
+  const double scale = 0.01;
+  train::AdamW adamw(std::vector<train::ParameterGroup>{{{{"a", a}}, 1.0}, {{{"b", b}}, scale}}, options);
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<torch::Tensor>{ra}, std::make_unique<torch::optim::AdamWOptions>(
+                                                          torch::optim::AdamWOptions(1e-2).weight_decay(0.05)));
+  groups.emplace_back(std::vector<torch::Tensor>{rb}, std::make_unique<torch::optim::AdamWOptions>(
+                                                          torch::optim::AdamWOptions(1e-4).weight_decay(0.05)));
+  torch::optim::AdamW reference(std::move(groups));
+  const auto loss = [](const torch::Tensor& x, const torch::Tensor& y, int k) {
+    return (x * (k + 1.0)).sin().sum() + (y - static_cast<double>(k)).pow(2).sum();
+  };
+  for (int k = 0; k < 5; ++k) {
+    const double lr = 1e-2 * (k + 1) / 5.0;
+    adamw.zero_grad();
+    loss(a, b, k).backward();
+    adamw.step(lr);
+    static_cast<torch::optim::AdamWOptions&>(reference.param_groups()[0].options()).lr(lr);
+    static_cast<torch::optim::AdamWOptions&>(reference.param_groups()[1].options()).lr(lr * scale);
+    reference.zero_grad();
+    loss(ra, rb, k).backward();
+    reference.step();
+    CATCH_REQUIRE(torch::allclose(a, ra, 1e-14, 1e-15));
+    CATCH_REQUIRE(torch::allclose(b, rb, 1e-14, 1e-15));
+  }
+  CATCH_CHECK_THAT(thrown_message<UsageError>([&] {
+                     train::AdamW twice(std::vector<train::ParameterGroup>{{{{"a", a}}, 1.0}, {{{"a", b}}, 1.0}}, {});
+                   }),
+                   Contains("parameter 'a' is in two groups"));
+}
+
 CATCH_TEST_CASE("AdamW state round-trips: a restored optimiser continues identically", "[unit]") {
   torch::manual_seed(2);
   torch::Tensor a = torch::randn({4}).requires_grad_(true);
