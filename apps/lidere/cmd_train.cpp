@@ -80,7 +80,8 @@ void apply_recommended(train::TrainConfig& config, const nlohmann::json& file, c
   }
   for (const auto& set : sets) given.insert(set.substr(0, set.find('=')));
   const nlohmann::json settings =
-      inference::recommended_settings(chosen.task.empty() ? tasks::default_task() : chosen.task, chosen.backbone);
+      inference::recommended_settings(chosen.task.empty() ? tasks::default_task() : chosen.task, chosen.backbone,
+                                      chosen.lora_rank > 0);
   std::vector<std::string> recommended;
   for (const auto& [key, value] : settings.items()) {
     if (key == "task_options") {

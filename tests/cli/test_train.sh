@@ -189,6 +189,14 @@ expect any-size 0 'output 32x48' -- "$bin" train --data "$tmp/data" --batch 4 --
   --set workers=1 --project "$tmp/runs" --backbone dinov2-s-imgfocus --imgsz 70x98 --name size70
 expect any-size-predict 0 '' -- "$bin" predict "$tmp/data/predict" --weights "$tmp/runs/seg/size70" --out "$tmp/pred70" -q
 check_size "$tmp/pred70/masks/photo_2.png" 384 512
+# With adapters the recommended settings give them their own learning rate; --set lora_lr wins.
+expect lora-recommended 0 '' -- "$bin" train --data "$tmp/data" "${rec[@]}" --backbone dinov2-s-imgfocus \
+  --imgsz 56 --set lora_rank=2 --name lora_rec
+want_setting seg/lora_rec lora_lr 0.0001
+expect lora-recommended-set 0 '' -- "$bin" train --data "$tmp/data" "${rec[@]}" --backbone dinov2-s-imgfocus \
+  --imgsz 56 --set lora_rank=2 --set lora_lr=0.001 --name lora_rec_set
+want_setting seg/lora_rec_set lora_lr 0.001
+want_setting seg/rec lora_lr 0.0
 expect base-grid 0 'output 48x48' -- "$bin" train --data "$tmp/data" --batch 4 --iterations 1 --set val_every=1 \
   --set workers=1 --project "$tmp/runs" --imgsz 64 --set base_grid=12 --name grid12
 expect base-grid-bad 2 'base_grid must be' -- "$bin" train --data "$tmp/data" "${rec[@]}" --set base_grid=[0,4]

@@ -71,6 +71,9 @@ CATCH_TEST_CASE("recommended settings: per task and bundled backbone", "[unit]")
   const nlohmann::json boundary = inference::recommended_settings("boundary", "dinov2-s-imgfocus");
   CATCH_REQUIRE(boundary.at("imgsz") == nlohmann::json({280, 280}));
   CATCH_REQUIRE(boundary.at("task_options").at("balanced").get<bool>());
+  // Adapters get their own rate only in a run that trains them.
+  CATCH_REQUIRE(!boundary.contains("lora_lr"));
+  CATCH_REQUIRE(inference::recommended_settings("seg", "dinov2-s-imgfocus", /*adapters=*/true).at("lora_lr") == 1e-4);
   // A backbone file of the user's: no size is recommended (the default 256 stays).
   CATCH_REQUIRE(!inference::recommended_settings("seg", "/data/my_vit.safetensors").contains("imgsz"));
   CATCH_REQUIRE_THROWS_AS(inference::recommended_settings("segment", "efficientnet-lite0"), UsageError);
