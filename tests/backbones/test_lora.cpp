@@ -7,17 +7,13 @@
 #include "test_tiny_vit.h"
 
 using namespace lidere::backbones;
+using lidere::testing::randomize;
+using lidere::testing::tiny_vit_config;
 
-namespace {
-
-VitConfig tiny_config() { return lidere::testing::tiny_vit_config(); }
-void randomize(torch::nn::Module& m) { lidere::testing::randomize(m); }
-
-}  // namespace
 
 CATCH_TEST_CASE("LoRA on qkv: zero at init, gradients only reach the adapters, equals merged weights", "[unit]") {
   torch::manual_seed(0);
-  VisionTransformer vit(tiny_config());
+  VisionTransformer vit(tiny_vit_config());
   randomize(*vit);
   const torch::Tensor images = torch::randn({2, 3, 16, 24});
   torch::Tensor before;
@@ -47,7 +43,7 @@ CATCH_TEST_CASE("LoRA on qkv: zero at init, gradients only reach the adapters, e
     torch::NoGradGuard no_grad;
     for (int i = 0; i < 2; ++i) params[fmt::format("layer.{}.attention.lora_B", i)].normal_(0, 0.3);
     const torch::Tensor adapted = vit->forward(images, {-1})[0];
-    VisionTransformer merged(tiny_config());
+    VisionTransformer merged(tiny_vit_config());
     auto merged_params = merged->named_parameters();
     for (const auto& item : merged_params) item.value().copy_(params[item.key()]);
     for (int i = 0; i < 2; ++i) {
@@ -67,7 +63,7 @@ CATCH_TEST_CASE("activation checkpointing: the same outputs and gradients, adapt
   // Outputs (0, 1) bit-identical; the input's (2) and every adapter's gradient to float rounding.
   for (const VitFamily family : {VitFamily::kDinov2, VitFamily::kDinov3}) {
     CATCH_INFO((family == VitFamily::kDinov2 ? "DINOv2" : "DINOv3 (RoPE)"));
-    VitConfig c = tiny_config();
+    VitConfig c = tiny_vit_config();
     c.family = family;
     c.registers = family == VitFamily::kDinov2 ? 0 : 2;
     c.position_grid = 3;

@@ -48,6 +48,18 @@ std::unique_ptr<backbones::VitBackbone> tiny_vit_with_lora() {
   return vit;
 }
 
+// The three tests' training run: 32 px, batch 4, lr 0.02, no worker threads.
+train::TrainConfig tiny_train_config(std::int64_t iterations, std::int64_t val_every) {
+  train::TrainConfig config;
+  config.imgsz = {32, 32};
+  config.iterations = iterations;
+  config.batch = 4;
+  config.lr = 0.02;
+  config.val_every = val_every;
+  config.workers = 0;
+  return config;
+}
+
 }  // namespace
 
 CATCH_TEST_CASE("LoRA adapters train with the readout; frozen weights and the cache stay out", "[unit]") {
@@ -74,13 +86,7 @@ CATCH_TEST_CASE("LoRA adapters train with the readout; frozen weights and the ca
                    Contains("cannot serve a backbone that trains"));
 
   const tasks::SegmentationTask task({{"dark", "bright"}, 255});
-  train::TrainConfig config;
-  config.imgsz = {32, 32};
-  config.iterations = 12;
-  config.batch = 4;
-  config.lr = 0.02;
-  config.val_every = 6;
-  config.workers = 0;
+  const train::TrainConfig config = tiny_train_config(12, 6);
   const readout::ReadoutConfig rc = inference::readout_config_for(*backbone, 32, 32, 64, 8);
   torch::manual_seed(0);
   readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, rc, task.heads());
@@ -149,13 +155,7 @@ CATCH_TEST_CASE("a LoRA run's checkpoint opens with its adapters for eval and pr
   const nlohmann::json adapters = {{"kind", "lora"}, {"rank", 4}, {"alpha", 8.0}};
 
   const tasks::SegmentationTask task({{"dark", "bright"}, 255});
-  train::TrainConfig config;
-  config.imgsz = {32, 32};
-  config.iterations = 8;
-  config.batch = 4;
-  config.lr = 0.02;
-  config.val_every = 8;
-  config.workers = 0;
+  const train::TrainConfig config = tiny_train_config(8, 8);
   const readout::ReadoutConfig rc = inference::readout_config_for(*backbone, 32, 32, 64, 8);
   torch::manual_seed(0);
   readout::ReadoutHead readout(readout::ReadoutKind::kLiDeRe, rc, task.heads());
@@ -208,17 +208,11 @@ CATCH_TEST_CASE("lora_lr: the adapters train at their own rate, the readout at l
   const train::BatchSource batches{8, [&](std::int64_t step) { return loader.training_batch(step); }};
   const auto one_step = [&](double lora_lr, const std::string& name) {
     auto vit = tiny_vit_with_lora();
-    train::TrainConfig config;
-    config.imgsz = {32, 32};
-    config.iterations = 1;
+    train::TrainConfig config = tiny_train_config(1, 1);
     config.warmup = 0;
-    config.batch = 4;
-    config.lr = 0.02;
     config.lora_rank = 4;
     config.lora_lr = lora_lr;
-    config.val_every = 1;
     config.val_images = 1;
-    config.workers = 0;
     config.validate();
     const readout::ReadoutConfig rc = inference::readout_config_for(*vit, 32, 32, 64, 8);
     torch::manual_seed(0);
