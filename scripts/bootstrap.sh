@@ -12,7 +12,7 @@ cd "$root"
 readonly TORCH_VERSION="2.11.0"
 readonly DEB_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
-  libopencv-dev libpng-dev libcli11-dev nlohmann-json3-dev catch2 libmatio-dev
+  libopencv-dev libpng-dev libcli11-dev nlohmann-json3-dev catch2 libmatio-dev libtinyxml2-dev
 )
 
 say() { printf '[bootstrap] %s\n' "$*"; }
