@@ -7,6 +7,10 @@
 //             distance 0.1 of a centre (the nearest centre wins), 0 elsewhere. The official per-object
 //             scales pair with the wrong object when an invalid box precedes a valid one; here each
 //             object keeps its own. Ignore boxes (VOC difficult, COCO crowd) make no targets.
+//             Two official quirks not kept (read at commit ec012c6): the size is the mask's index
+//             span, max - min, one pixel less than the box (here w / W, h / H, so that decoding gives
+//             the box back); and the heatmap's distances use pixel positions linspace(0, 1, n) x n
+//             (pixel i at i n / (n - 1)) against centres in pixel indices (here both in indices).
 //   loss      (tasks/center_net.py:200-253): targets resized to the output (heatmap and sizes
 //             bilinear, labels nearest); 50 x soft sigmoid focal loss (alpha 0.25, gamma 2, mean over
 //             pixels) + L1 over the size elements whose target is > 0 + 0.2 x cross-entropy of the
@@ -18,7 +22,8 @@
 //             0.5 on the centre score, at most 200 kept; each kept box gives one detection per class
 //             (never background) whose probability exceeds 0.05, scored centre score x class
 //             probability. No peak or no class above the threshold gives no detection (the official
-//             crashes on both).
+//             crashes on both), and background is never a detection (the official emits class -1
+//             when background's probability exceeds 0.05).
 #pragma once
 
 #include <cstdint>
